@@ -1,0 +1,8 @@
+"""The shipped playbooks, by the name incidents use to pick one."""
+
+from workflows.playbooks.error_burst import ErrorBurst
+from workflows.playbooks.high_latency import HighLatency
+
+PLAYBOOKS: dict[str, type] = {"high_latency": HighLatency, "error_burst": ErrorBurst}
+
+__all__ = ["PLAYBOOKS", "ErrorBurst", "HighLatency"]

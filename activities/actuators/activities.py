@@ -1,0 +1,155 @@
+"""Activities that snapshot, apply, undo and verify through the actuator registry.
+
+Every call that changes something first checks its signed authorization against the
+activity's own workflow id, so a decision can never be replayed onto another call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.actuators.registry import (
+    ActuatorContext,
+    InvalidParametersError,
+    IrreversibleError,
+    UnknownNameError,
+    get_actuator,
+    get_check,
+    parse_params,
+)
+from activities.policy.signing import AuthorizationError, DecisionSigner
+from activities.types import ActuatorCall, UndoCall, VerifyRequest, VerifyResult
+from api.core.settings import Settings
+
+
+def non_retryable(exc: Exception) -> ApplicationError:
+    """Wrap a failure that no retry can fix, keeping its kind as the error type."""
+    kind = {
+        AuthorizationError: "Unauthorized",
+        UnknownNameError: "UnknownName",
+        InvalidParametersError: "InvalidParameters",
+        IrreversibleError: "IrreversibleError",
+    }.get(type(exc), "ActuatorRejected")
+    return ApplicationError(str(exc), type=kind, non_retryable=True)
+
+
+@asynccontextmanager
+async def heartbeating(every: float = 1.0) -> AsyncIterator[None]:
+    """Heartbeat while the body runs, so a killed worker is noticed within the heartbeat timeout."""
+    if not activity.in_activity() or activity.info().heartbeat_timeout is None:
+        yield
+        return
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(every)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
+class ActuatorActivities:
+    """Actuator activities; one instance per worker holds the shared HTTP client."""
+
+    def __init__(self, http: httpx.AsyncClient, settings: Settings, signer: DecisionSigner) -> None:
+        self._http = http
+        self._settings = settings
+        self._signer = signer
+
+    def _context(self, key: str = "") -> ActuatorContext:
+        return ActuatorContext(self._http, self._settings, key)
+
+    async def _guarded(self, work: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        """Run ``work``, turning target 4xx answers and our own refusals into final errors."""
+        try:
+            return await work()
+        except (
+            AuthorizationError,
+            UnknownNameError,
+            InvalidParametersError,
+            IrreversibleError,
+        ) as exc:
+            raise non_retryable(exc) from exc
+        except httpx.HTTPStatusError as exc:
+            if 400 <= exc.response.status_code < 500 and exc.response.status_code not in (408, 429):
+                raise non_retryable(exc) from exc
+            raise
+
+    def _authorize(self, call: ActuatorCall | UndoCall) -> Any:
+        actuator = get_actuator(call.actuator)
+        params = parse_params(actuator.params_model, call.params, call.actuator)
+        self._signer.verify(
+            call.authorization,
+            workflow_id=activity.info().workflow_id or "",
+            step=call.step,
+            actuator=call.actuator,
+            params=call.params,
+        )
+        return actuator, params
+
+    @activity.defn(name="steward.snapshot")
+    async def snapshot(self, call: ActuatorCall) -> dict[str, Any]:
+        """Record the target's before-state (needs the same authorization as apply)."""
+
+        async def work() -> dict[str, Any]:
+            actuator, params = self._authorize(call)
+            return await actuator.snapshot(self._context(), params)
+
+        return await self._guarded(work)
+
+    @activity.defn(name="steward.apply")
+    async def apply(self, call: ActuatorCall) -> dict[str, Any]:
+        """Apply one authorized call with the idempotency key ``<workflow id>:<step>``."""
+
+        async def work() -> dict[str, Any]:
+            actuator, params = self._authorize(call)
+            key = f"{activity.info().workflow_id}:{call.step}"
+            async with heartbeating():
+                return await actuator.apply(self._context(key), params)
+
+        return await self._guarded(work)
+
+    @activity.defn(name="steward.undo")
+    async def undo(self, call: UndoCall) -> dict[str, Any]:
+        """Restore a before-state, authorized by the decision of the call it reverses."""
+
+        async def work() -> dict[str, Any]:
+            actuator, params = self._authorize(call)
+            if actuator.irreversible:
+                raise IrreversibleError(f"{actuator.name} is irreversible")
+            key = f"{activity.info().workflow_id}:{call.step}:undo"
+            async with heartbeating():
+                return await actuator.undo(self._context(key), params, call.before)
+
+        return await self._guarded(work)
+
+    @activity.defn(name="steward.verify")
+    async def verify(self, request: VerifyRequest) -> VerifyResult:
+        """Poll a check until it passes or the time is up (read-only, needs no decision)."""
+        try:
+            check = get_check(request.check)
+            params = parse_params(check.params_model, request.params, request.check)
+        except (UnknownNameError, InvalidParametersError) as exc:
+            raise non_retryable(exc) from exc
+        deadline = time.monotonic() + request.within_seconds
+        attempts = 0
+        while True:
+            attempts += 1
+            result = await check.run(self._context(), params)
+            if activity.in_activity():
+                activity.heartbeat(attempts)
+            if result.ok or time.monotonic() + request.interval_seconds > deadline:
+                return VerifyResult(result.ok, result.observed, result.detail, attempts)
+            await asyncio.sleep(request.interval_seconds)

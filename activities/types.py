@@ -1,0 +1,175 @@
+"""Inputs and results of every activity, shared with the workflows.
+
+Only dataclasses and stdlib here: workflows import this module inside
+``workflow.unsafe.imports_passed_through()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from activities.policy.types import (
+    ApprovalRequirement,
+    Authorization,
+    Decision,
+    GateInput,
+    IncidentRef,
+)
+
+__all__ = [
+    "ApprovalRequirement",
+    "Authorization",
+    "Decision",
+    "GateInput",
+    "IncidentRef",
+]
+
+
+@dataclass
+class GateRequest:
+    """Ask the policy gate about one actuator call of one workflow step."""
+
+    workflow_id: str
+    step: int
+    actuator: str
+    params: dict[str, Any]
+    incident: IncidentRef
+    requester: str
+    mode: str
+    time: str
+
+
+@dataclass
+class GateResult:
+    """The gate's verdict plus what the workflow needs to act on it.
+
+    Attributes:
+        decision: The policy decision.
+        gate_input: The exact input evaluated, kept for audit and what-if replays.
+        tier: The actuator's declared tier.
+        reversible: Whether the actuator declares an undo.
+        params: Parameters after schema validation (defaults filled in).
+        authorization: Signed permission when the decision is ``allow``.
+    """
+
+    decision: Decision
+    gate_input: GateInput
+    tier: str
+    reversible: bool
+    params: dict[str, Any]
+    authorization: Authorization | None = None
+
+
+@dataclass
+class Vote:
+    """One approver's answer to an approval request."""
+
+    principal: str
+    roles: list[str]
+    decision: str  # "approve" | "reject"
+    comment: str | None = None
+
+
+@dataclass
+class AuthorizeRequest:
+    """Turn an approved ``approval_required`` decision into a signed authorization."""
+
+    workflow_id: str
+    step: int
+    actuator: str
+    params: dict[str, Any]
+    decision: Decision
+    votes: list[Vote]
+
+
+@dataclass
+class ActuatorCall:
+    """Snapshot, apply or plan one actuator call (the workflow id comes from the activity)."""
+
+    step: int
+    actuator: str
+    params: dict[str, Any]
+    authorization: Authorization | None
+
+
+@dataclass
+class UndoCall:
+    """Reverse one applied call from its recorded before-state."""
+
+    step: int
+    actuator: str
+    params: dict[str, Any]
+    before: dict[str, Any]
+    authorization: Authorization | None
+
+
+@dataclass
+class VerifyRequest:
+    """Poll a check until it passes or ``within_seconds`` runs out."""
+
+    check: str
+    params: dict[str, Any]
+    within_seconds: float = 30.0
+    interval_seconds: float = 1.0
+
+
+@dataclass
+class VerifyResult:
+    """The last observation of a verification."""
+
+    ok: bool
+    observed: dict[str, Any]
+    detail: str
+    attempts: int
+
+
+@dataclass
+class IncidentRecord:
+    """Create or update an incident row."""
+
+    id: str
+    service: str
+    signal: str
+    severity: str
+    playbook: str
+    mode: str
+    status: str
+    opened_by: str
+    window_start: str
+    summary: str | None = None
+    outcome: dict[str, Any] | None = None
+
+
+@dataclass
+class StepRecord:
+    """Create or update one step row (unique per incident, step and kind)."""
+
+    incident_id: str
+    step: int
+    kind: str  # "act" | "verify" | "undo"
+    name: str
+    status: str
+    params: dict[str, Any] = field(default_factory=dict)
+    tier: str | None = None
+    decision: dict[str, Any] | None = None
+    before: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+
+
+@dataclass
+class ApprovalRecord:
+    """Open, vote on, or close an approval request."""
+
+    incident_id: str
+    step: int
+    actuator: str
+    params: dict[str, Any]
+    tier: str
+    reasons: list[str]
+    requirement: ApprovalRequirement
+    status: str  # "pending" | "approved" | "rejected" | "timeout"
+    at: str  # workflow time of this record: the request, then the decision
+    votes: list[Vote] = field(default_factory=list)
+    decided_reason: str | None = None

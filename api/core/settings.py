@@ -1,0 +1,86 @@
+"""Runtime settings, read from the environment (prefix ``STEWARD_``) and ``.env``."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Every knob Steward reads. Defaults give a working one-machine stack.
+
+    Attributes:
+        home: State folder for the embedded stack (Temporal and app databases, keys).
+        database_url: SQLAlchemy URL; SQLite file under ``home`` when unset.
+        temporal_address: host:port of the Temporal frontend.
+        temporal_namespace: Temporal namespace.
+        task_queue: Task queue the worker polls.
+        temporal_ui_port: Port of the dev server's web UI.
+        api_host: Interface the API binds to.
+        api_port: Port of the API.
+        demo_port: Port of the demo target.
+        targets: Service name -> base URL of its admin API.
+        signing_key: Secret that signs gate decisions; generated under ``home`` when unset.
+        policy_dir: Folder with the Rego bundle (``*.rego`` and ``data.json``).
+        incident_window_seconds: Width of the fingerprint window for incident ids.
+        http_timeout_seconds: Timeout for actuator HTTP calls.
+        temporal_bin: Explicit ``temporal`` CLI path; when unset, looked up on PATH, then
+            next to the running Python.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="STEWARD_", env_file=".env", extra="ignore")
+
+    home: Path = Path(".steward")
+    database_url: str | None = None
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "steward"
+    temporal_ui_port: int = 8233
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    demo_port: int = 8900
+    targets: dict[str, str] = Field(default_factory=dict)
+    signing_key: str | None = None
+    policy_dir: Path = REPO_ROOT / "policies"
+    incident_window_seconds: int = 900
+    http_timeout_seconds: float = 10.0
+    temporal_bin: Path | None = None
+
+    def resolved_database_url(self) -> str:
+        """Return the configured database URL, or the SQLite file under ``home``."""
+        if self.database_url:
+            return self.database_url
+        self.home.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.home / 'steward.db').resolve()}"
+
+    def target_url(self, service: str) -> str:
+        """Return the admin base URL of ``service``; the demo target is known by default."""
+        if service in self.targets:
+            return self.targets[service].rstrip("/")
+        if service == "demo":
+            return f"http://127.0.0.1:{self.demo_port}"
+        known = ", ".join(sorted({"demo", *self.targets})) or "none"
+        raise KeyError(f"unknown service {service!r}; known services: {known}")
+
+    def resolved_signing_key(self) -> bytes:
+        """Return the decision-signing secret, creating ``home/signing.key`` on first use."""
+        if self.signing_key:
+            return self.signing_key.encode()
+        path = self.home / "signing.key"
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings (cached)."""
+    return Settings()

@@ -1,0 +1,107 @@
+"""Incident routes: open, list, inspect."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from sqlmodel import col, select
+
+from api.core.apikeys import Principal
+from api.core.incidents import UnknownPlaybookError, open_incident
+from api.core.settings import get_settings
+from api.deps import ClientDep, PrincipalDep, SessionDep, require_role
+from api.models import Approval, ApprovalVote, Incident, Step
+from api.schemas import (
+    ApprovalOut,
+    IncidentCreate,
+    IncidentDetail,
+    IncidentOpened,
+    IncidentOut,
+    StepOut,
+    VoteOut,
+)
+from workflows.types import INCIDENT_STATUSES
+
+router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
+
+
+@router.post(
+    "",
+    response_model=IncidentOpened,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "The same fingerprint is already open: that incident"}},
+)
+async def create_incident(
+    body: IncidentCreate,
+    response: Response,
+    session: SessionDep,
+    client: ClientDep,
+    principal: Annotated[Principal, Depends(require_role("operator", "engineer"))],
+) -> IncidentOpened:
+    """Open an incident and start its playbook; a duplicate returns the open one (200)."""
+    try:
+        row, created = await open_incident(client, session, get_settings(), body, principal.name)
+    except UnknownPlaybookError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+    except KeyError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, exc.args[0]) from exc
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return IncidentOpened.model_validate(row, from_attributes=True).model_copy(
+        update={"deduplicated": not created}
+    )
+
+
+@router.get("", response_model=list[IncidentOut])
+def list_incidents(
+    session: SessionDep,
+    _: PrincipalDep,
+    status_: Annotated[str | None, Query(alias="status")] = None,
+    service: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[Incident]:
+    """List incidents, newest first, optionally filtered by status and service."""
+    if status_ is not None and status_ not in INCIDENT_STATUSES:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            f"unknown status {status_!r}; known: {', '.join(INCIDENT_STATUSES)}",
+        )
+    query = select(Incident).order_by(col(Incident.created_at).desc(), col(Incident.id))
+    if status_ is not None:
+        query = query.where(Incident.status == status_)
+    if service is not None:
+        query = query.where(Incident.service == service)
+    return list(session.exec(query.offset(offset).limit(limit)).all())
+
+
+def approval_out(session: SessionDep, approval: Approval) -> ApprovalOut:
+    """Return an approval with its votes."""
+    votes = session.exec(
+        select(ApprovalVote)
+        .where(ApprovalVote.approval_id == approval.id)
+        .order_by(col(ApprovalVote.id))
+    ).all()
+    out = ApprovalOut.model_validate(approval, from_attributes=True)
+    out.votes = [VoteOut.model_validate(v, from_attributes=True) for v in votes]
+    return out
+
+
+@router.get("/{incident_id}", response_model=IncidentDetail)
+def get_incident(incident_id: str, session: SessionDep, _: PrincipalDep) -> IncidentDetail:
+    """Return one incident with its steps, policy decisions, approvals and outcome."""
+    row = session.get(Incident, incident_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident {incident_id!r}")
+    steps = session.exec(
+        select(Step).where(Step.incident_id == incident_id).order_by(col(Step.step), col(Step.id))
+    ).all()
+    approvals = session.exec(
+        select(Approval).where(Approval.incident_id == incident_id).order_by(col(Approval.step))
+    ).all()
+    return IncidentDetail(
+        **IncidentOut.model_validate(row, from_attributes=True).model_dump(),
+        steps=[StepOut.model_validate(s, from_attributes=True) for s in steps],
+        approvals=[approval_out(session, a) for a in approvals],
+    )

@@ -1,0 +1,198 @@
+"""Throughput and latency of Steward playbooks against bare Temporal workflows.
+
+``python -m bench.throughput [--incidents N] [--concurrency C]`` starts a file-backed dev
+server (SQLite with the WAL pragmas ``steward up`` uses), one worker, and measures in the
+same run:
+
+* incidents/s of an auto-allowed 3-action playbook vs. bare workflows with 3 no-op
+  activities (target ratio >= 0.5);
+* incident opened -> first action applied at 20 concurrent incidents, from the server's own
+  event timestamps (target p99 < 500 ms).
+
+Prints one JSON document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from activities.policy.engine import EmbeddedPolicyEngine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from api.core.db import get_engine
+from api.core.settings import get_settings
+from bench.playbooks import Bare, ThreeActions, noop
+from workers.worker import build_worker
+from workflows.types import IncidentInput
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile of ``values`` (q in 0..100)."""
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
+    """Start the dev server the way ``steward up`` does and wait for its port."""
+    binary = shutil.which("temporal") or str(Path(sys.executable).parent / "temporal")
+    process = subprocess.Popen(
+        [
+            binary,
+            "server",
+            "start-dev",
+            "--headless",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--db-filename",
+            str(home / "temporal.db"),
+            "--log-level",
+            "error",
+            "--sqlite-pragma",
+            "journal_mode=wal",
+            "--sqlite-pragma",
+            "synchronous=normal",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    return process
+
+
+async def connect(port: int) -> Client:
+    """Connect once the server answers."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return await Client.connect(f"127.0.0.1:{port}")
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.3)
+
+
+def incident() -> IncidentInput:
+    return IncidentInput("bench", "bench", "low", "bench", datetime.now(UTC).isoformat())
+
+
+async def run_batch(
+    client: Client, workflow: str, n: int, concurrency: int, queue: str
+) -> tuple[float, list[str]]:
+    """Run ``n`` workflows, at most ``concurrency`` at a time; return elapsed seconds and ids."""
+    gate = asyncio.Semaphore(concurrency)
+    ids: list[str] = []
+
+    async def one() -> None:
+        async with gate:
+            ident = f"{workflow}-{uuid.uuid4().hex[:12]}"
+            ids.append(ident)
+            handle = await client.start_workflow(workflow, incident(), id=ident, task_queue=queue)
+            await handle.result()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(n)))
+    return time.perf_counter() - started, ids
+
+
+async def first_apply_latency_ms(client: Client, ident: str) -> float:
+    """Server time from workflow start to the first completed ``steward.apply``."""
+    events = (await client.get_workflow_handle(ident).fetch_history()).events
+    started = events[0].event_time.ToDatetime()
+    scheduled: dict[int, str] = {
+        e.event_id: e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    }
+    for e in events:
+        if e.HasField("activity_task_completed_event_attributes"):
+            attrs = e.activity_task_completed_event_attributes
+            if scheduled.get(attrs.scheduled_event_id) == "steward.apply":
+                return (e.event_time.ToDatetime() - started).total_seconds() * 1000
+    raise RuntimeError(f"{ident} applied nothing")
+
+
+async def main(incidents: int, concurrency: int) -> dict[str, Any]:
+    logging.getLogger("steward.notify").setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        port = 17233 + os.getpid() % 1000
+        os.environ.update(
+            STEWARD_HOME=str(home),
+            STEWARD_SIGNING_KEY="bench-signing-key-0123456789",
+            STEWARD_DATABASE_URL=f"sqlite:///{home / 'steward.db'}",
+        )
+        get_settings.cache_clear()
+        settings = get_settings()
+        server = start_server(home, port)
+        try:
+            client = await connect(port)
+            queue = f"bench-{uuid.uuid4().hex[:8]}"
+            async with httpx.AsyncClient() as http:
+                steward_worker = build_worker(
+                    client,
+                    settings,
+                    get_engine(),
+                    http,
+                    EmbeddedPolicyEngine(),
+                    task_queue=queue,
+                    extra_workflows=[ThreeActions],
+                )
+                bare_worker = Worker(
+                    client, task_queue=queue + "-bare", workflows=[Bare], activities=[noop]
+                )
+                async with steward_worker, bare_worker:
+                    await run_batch(
+                        client, "bench_bare", 10, concurrency, queue + "-bare"
+                    )  # warm up
+                    await run_batch(client, "bench_three_actions", 10, concurrency, queue)
+                    bare_s, _ = await run_batch(
+                        client, "bench_bare", incidents, concurrency, queue + "-bare"
+                    )
+                    steward_s, _ = await run_batch(
+                        client, "bench_three_actions", incidents, concurrency, queue
+                    )
+                    _, ids = await run_batch(client, "bench_three_actions", 20, 20, queue)
+                    latencies = [await first_apply_latency_ms(client, i) for i in ids]
+        finally:
+            server.terminate()
+            server.wait(15)
+    bare_rate, steward_rate = incidents / bare_s, incidents / steward_s
+    return {
+        "benchmark": "throughput",
+        "incidents": incidents,
+        "concurrency": concurrency,
+        "bare_workflows_per_s": round(bare_rate, 2),
+        "steward_incidents_per_s": round(steward_rate, 2),
+        "ratio": round(steward_rate / bare_rate, 3),
+        "target_ratio": 0.5,
+        "first_action_latency_ms": {
+            "concurrent": 20,
+            "p50": round(percentile(latencies, 50), 1),
+            "p99": round(percentile(latencies, 99), 1),
+            "target_p99": 500,
+        },
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--incidents", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=20)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(main(args.incidents, args.concurrency)), indent=2))

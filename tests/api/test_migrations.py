@@ -1,0 +1,207 @@
+"""The migrations are the schema: they match the models on both backends and are re-runnable."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Column, Engine, Integer, MetaData, Table, inspect
+from sqlmodel import SQLModel
+
+from api.core.db import (
+    alembic_config,
+    get_engine,
+    make_engine,
+    migrate,
+    normalize_url,
+    reset_engine,
+)
+from api.core.settings import get_settings
+from tests.support import db as support_db
+
+# Fixtures are found by module attribute (see tests/support/db.py).
+empty_db_url = support_db.empty_db_url
+
+APP_TABLES = {
+    "incident",
+    "incident_step",
+    "approval",
+    "approval_vote",
+    "refused_approval",
+    "api_key",
+}
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def schema_differences(engine: Engine, metadata: MetaData) -> list[object]:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, metadata))
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+@pytest.fixture
+def empty_engine(empty_db_url: str) -> Iterator[Engine]:
+    built = make_engine(empty_db_url)
+    yield built
+    built.dispose()
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgresql://u@h:5432/db", "postgresql+psycopg://u@h:5432/db"),
+        ("postgres://u:p@h/db?sslmode=require", "postgresql+psycopg://u:p@h/db?sslmode=require"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:///tmp/steward.db", "sqlite:///tmp/steward.db"),
+        ("sqlite://", "sqlite://"),
+    ],
+)
+def test_normalize_url(given: str, expected: str) -> None:
+    assert normalize_url(given) == expected
+
+
+def test_migrated_schema_matches_the_models(empty_engine: Engine) -> None:
+    assert current_revision(empty_engine) is None
+    migrate(empty_engine)
+
+    assert schema_differences(empty_engine, SQLModel.metadata) == []
+    assert set(inspect(empty_engine).get_table_names()) >= APP_TABLES
+    assert current_revision(empty_engine) == head_revision()
+
+
+def test_schema_comparison_notices_a_missing_table(empty_engine: Engine) -> None:
+    # Guards the test above: an empty difference list must mean "compared and equal".
+    migrate(empty_engine)
+    extended = MetaData()
+    for table in SQLModel.metadata.tables.values():
+        table.to_metadata(extended)
+    Table("not_migrated", extended, Column("id", Integer, primary_key=True))
+
+    differences = schema_differences(empty_engine, extended)
+
+    assert [(kind, table.name) for kind, table, *_ in differences] == [
+        ("add_table", "not_migrated")
+    ]
+
+
+def test_migrate_twice_is_a_no_op(empty_db_url: str, empty_engine: Engine) -> None:
+    migrate(empty_db_url)
+    migrate(empty_db_url)
+    migrate(empty_engine)
+
+    assert current_revision(empty_engine) == head_revision()
+    assert schema_differences(empty_engine, SQLModel.metadata) == []
+
+
+def test_downgrade_to_base_removes_every_app_table(empty_engine: Engine) -> None:
+    migrate(empty_engine)
+    config = alembic_config()
+    with empty_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+
+    assert not APP_TABLES & set(inspect(empty_engine).get_table_names())
+    assert current_revision(empty_engine) is None
+    migrate(empty_engine)
+    assert current_revision(empty_engine) == head_revision()
+
+
+def test_concurrent_first_migrations_take_turns(empty_db_url: str) -> None:
+    # Two processes starting at once (API and worker) must not both create the tables.
+    engines = [make_engine(empty_db_url) for _ in range(4)]
+    start = threading.Barrier(len(engines))
+    errors: list[BaseException] = []
+
+    def run(engine: Engine) -> None:
+        start.wait()
+        try:
+            migrate(engine)
+        except BaseException as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert current_revision(engines[0]) == head_revision()
+    for engine in engines:
+        engine.dispose()
+
+
+def test_alembic_config_finds_the_migrations_without_an_ini_file() -> None:
+    config = alembic_config("postgresql://u@h/db?options=-csearch_path%3Dx")
+
+    assert Path(config.get_main_option("script_location") or "").joinpath("env.py").is_file()
+    # The "%" of the encoded option survives ConfigParser interpolation.
+    assert config.get_main_option("sqlalchemy.url") == (
+        "postgresql+psycopg://u@h/db?options=-csearch_path%3Dx"
+    )
+    assert head_revision() == "0001"
+
+
+def test_get_engine_migrates_the_configured_database_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "app.db"
+    monkeypatch.setenv("STEWARD_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("STEWARD_DATABASE_URL", f"sqlite:///{database}")
+    get_settings.cache_clear()
+    reset_engine()
+    try:
+        first = get_engine()
+        assert get_engine() is first
+        assert database.is_file()
+        assert current_revision(first) == head_revision()
+        assert set(inspect(first).get_table_names()) >= APP_TABLES
+
+        reset_engine()
+        assert get_engine() is not first
+    finally:
+        reset_engine()
+        get_settings.cache_clear()
+
+
+def test_get_engine_is_shared_by_racing_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STEWARD_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("STEWARD_DATABASE_URL", f"sqlite:///{tmp_path / 'race.db'}")
+    get_settings.cache_clear()
+    reset_engine()
+    start = threading.Barrier(6)
+    seen: list[Engine] = []
+
+    def grab() -> None:
+        start.wait()
+        seen.append(get_engine())
+
+    try:
+        threads = [threading.Thread(target=grab) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert len(seen) == 6
+        assert len({id(engine) for engine in seen}) == 1
+    finally:
+        reset_engine()
+        get_settings.cache_clear()

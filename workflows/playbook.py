@@ -1,0 +1,402 @@
+"""The ``Playbook`` base: policy-gated actions, approvals, verification and compensation.
+
+A playbook is an ordinary Temporal workflow::
+
+    @workflow.defn(name="high_latency")
+    class HighLatency(Playbook):
+        @workflow.run
+        async def run(self, incident: IncidentInput) -> PlaybookOutcome:
+            return await self.execute(incident)
+
+        async def remediate(self, incident: IncidentInput) -> None:
+            await self.act("demo.scale", {"service": incident.service, "replicas": 8})
+            await self.verify("demo.p95_below", {"service": incident.service, "threshold_ms": 200})
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.types import (
+        ActuatorCall,
+        ApprovalRecord,
+        Authorization,
+        AuthorizeRequest,
+        GateRequest,
+        GateResult,
+        IncidentRecord,
+        IncidentRef,
+        StepRecord,
+        UndoCall,
+        VerifyRequest,
+        VerifyResult,
+    )
+
+from workflows.approval_state import PendingApproval
+from workflows.types import ApprovalDecision, IncidentInput, PlaybookOutcome
+
+# Errors an actuator raises that retrying cannot fix.
+NON_RETRYABLE = ["Unauthorized", "InvalidParameters", "UnknownName", "IrreversibleError"]
+
+
+class PlaybookStopped(Exception):
+    """Ends a playbook without compensation (a denied or rejected action)."""
+
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+class RemediationFailed(Exception):
+    """A verification or an actuator failed: applied actions are compensated."""
+
+
+@dataclass
+class AppliedAction:
+    """An applied call and everything its undo needs."""
+
+    step: int
+    actuator: str
+    params: dict[str, Any]
+    before: dict[str, Any]
+    reversible: bool
+    authorization: Authorization | None
+
+
+class Playbook:
+    """Base class of every playbook workflow. Subclasses implement :meth:`remediate`."""
+
+    local_timeout = timedelta(seconds=10)
+    snapshot_timeout = timedelta(seconds=30)
+    apply_timeout = timedelta(seconds=30)
+    # A killed worker is noticed after this long without a heartbeat, then the apply retries.
+    apply_heartbeat = timedelta(seconds=5)
+    apply_retry = RetryPolicy(
+        initial_interval=timedelta(milliseconds=500),
+        maximum_attempts=5,
+        non_retryable_error_types=NON_RETRYABLE,
+    )
+
+    def __init__(self) -> None:
+        self._incident: IncidentInput | None = None
+        self._step = 0
+        self._applied: list[AppliedAction] = []
+        self._approvals: dict[int, PendingApproval] = {}
+        self._plan: list[dict[str, Any]] = []
+        self._status = "open"
+
+    @abstractmethod
+    async def remediate(self, incident: IncidentInput) -> None:
+        """The playbook's steps: calls to :meth:`act` and :meth:`verify`."""
+
+    # ---- operator interface -------------------------------------------------------------
+    @workflow.update(name="decide")
+    async def decide(self, d: ApprovalDecision) -> str:
+        """Count one operator's approve or reject for a pending step."""
+        approval = self._approvals[d.step]
+        status = approval.count(d)
+        await self._record_approval(approval)
+        return status
+
+    @decide.validator
+    def validate_decide(self, d: ApprovalDecision) -> None:
+        """Refuse votes from ineligible principals before they reach history."""
+        approval = self._approvals.get(d.step)
+        if approval is None:
+            raise ApplicationError(f"no approval is pending for step {d.step}", type="NotPending")
+        refusal = approval.refusal(d)
+        if refusal is not None:
+            raise refusal
+
+    @workflow.query(name="state")
+    def state(self) -> dict[str, Any]:
+        """Live view: status, current step, pending approvals and applied actions."""
+        return {
+            "status": self._status,
+            "step": self._step,
+            "pending_approvals": [
+                a.step for a in self._approvals.values() if a.status == "pending"
+            ],
+            "applied": [{"step": a.step, "actuator": a.actuator} for a in self._applied],
+        }
+
+    # ---- the run --------------------------------------------------------------------------
+    async def execute(self, incident: IncidentInput) -> PlaybookOutcome:
+        """Run :meth:`remediate`, compensate on failure, and record the outcome."""
+        self._incident = incident
+        await self._record_incident("running")
+        try:
+            await self.remediate(incident)
+            outcome = PlaybookOutcome("resolved", "remediation verified")
+        except PlaybookStopped as stop:
+            outcome = PlaybookOutcome(stop.status, stop.reason)
+        except RemediationFailed as failure:
+            outcome = await self._compensate(str(failure))
+        outcome.applied = [{"step": a.step, "actuator": a.actuator} for a in self._applied]
+        outcome.plan = self._plan
+        await self._record_incident(outcome.status, asdict(outcome))
+        return outcome
+
+    async def act(self, actuator: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Gate, (await approval,) snapshot, apply and record one actuator call.
+
+        Returns:
+            The actuator's result, or the plan in simulate mode.
+
+        Raises:
+            PlaybookStopped: the policy denied the call or the approval was refused.
+            RemediationFailed: the actuator failed after its retries.
+        """
+        incident = self._require_incident()
+        self._step += 1
+        step = self._step
+        gate = await self._gate(step, actuator, params, incident)
+        decision, params = gate.decision, gate.params
+        record = StepRecord(
+            self._incident_id, step, "act", actuator, "gated", params, gate.tier, asdict(decision)
+        )
+        if decision.outcome == "deny":
+            await self._record_step(record, status="denied", error="; ".join(decision.reasons))
+            raise PlaybookStopped("denied", f"{actuator} denied: {'; '.join(decision.reasons)}")
+        if incident.mode == "simulate":
+            planned = {
+                "step": step,
+                "actuator": actuator,
+                "params": params,
+                "decision": decision.outcome,
+            }
+            self._plan.append(planned)
+            await self._record_step(record, status="planned", result=planned)
+            return planned
+        authorization = gate.authorization
+        if decision.outcome == "approval_required":
+            authorization = await self._await_approval(record, gate)
+        call = ActuatorCall(step, actuator, params, authorization)
+        try:
+            before = await workflow.execute_activity(
+                "steward.snapshot",
+                call,
+                result_type=dict,
+                start_to_close_timeout=self.snapshot_timeout,
+                retry_policy=self.apply_retry,
+            )
+            result = await workflow.execute_activity(
+                "steward.apply",
+                call,
+                result_type=dict,
+                start_to_close_timeout=self.apply_timeout,
+                heartbeat_timeout=self.apply_heartbeat,
+                retry_policy=self.apply_retry,
+            )
+        except ActivityError as err:
+            message = f"{actuator} failed: {err.cause or err}"
+            await self._record_step(record, status="failed", error=message)
+            raise RemediationFailed(message) from err
+        self._applied.append(
+            AppliedAction(step, actuator, params, before, gate.reversible, authorization)
+        )
+        await self._record_step(record, status="applied", before=before, result=result)
+        return result
+
+    async def verify(
+        self, check: str, params: dict[str, Any], within_seconds: float = 30.0
+    ) -> VerifyResult:
+        """Poll a check until it passes; a failure compensates every applied action."""
+        self._step += 1
+        record = StepRecord(self._incident_id, self._step, "verify", check, "running", params)
+        if self._require_incident().mode == "simulate":
+            await self._record_step(record, status="skipped", result={"detail": "simulate mode"})
+            return VerifyResult(True, {}, "skipped in simulate mode", 0)
+        request = VerifyRequest(check, params, within_seconds)
+        result = await workflow.execute_activity(
+            "steward.verify",
+            request,
+            result_type=VerifyResult,
+            start_to_close_timeout=timedelta(seconds=within_seconds + 30),
+            retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=NON_RETRYABLE),
+        )
+        status = "passed" if result.ok else "failed"
+        await self._record_step(record, status=status, result=asdict(result))
+        if not result.ok:
+            raise RemediationFailed(f"verification {check} failed: {result.detail}")
+        return result
+
+    # ---- internals ------------------------------------------------------------------------
+    @property
+    def _incident_id(self) -> str:
+        return workflow.info().workflow_id
+
+    def _require_incident(self) -> IncidentInput:
+        if self._incident is None:
+            raise RuntimeError("act() and verify() run inside execute()")
+        return self._incident
+
+    async def _gate(
+        self, step: int, actuator: str, params: dict[str, Any], incident: IncidentInput
+    ) -> GateResult:
+        ref = IncidentRef(
+            self._incident_id,
+            incident.service,
+            incident.signal,
+            incident.severity,
+            incident.opened_by,
+        )
+        request = GateRequest(
+            self._incident_id,
+            step,
+            actuator,
+            params,
+            ref,
+            workflow.info().workflow_type,
+            incident.mode,
+            workflow.now().isoformat(),
+        )
+        try:
+            return await workflow.execute_local_activity(
+                "steward.gate",
+                request,
+                result_type=GateResult,
+                start_to_close_timeout=self.local_timeout,
+                retry_policy=RetryPolicy(
+                    maximum_attempts=3, non_retryable_error_types=NON_RETRYABLE
+                ),
+            )
+        except ActivityError as err:
+            # An unknown actuator or bad parameters: a playbook bug, stop without acting.
+            await self._record_step(
+                StepRecord(self._incident_id, step, "act", actuator, "failed", params),
+                status="failed",
+                error=str(err.cause or err),
+            )
+            raise PlaybookStopped("failed", f"{actuator}: {err.cause or err}") from err
+
+    async def _await_approval(self, record: StepRecord, gate: GateResult) -> Authorization:
+        requirement = gate.decision.approval
+        assert requirement is not None, "approval_required always carries a requirement"
+        approval = PendingApproval(
+            record.step, record.name, requirement, self._require_incident().opened_by
+        )
+        self._approvals[record.step] = approval
+        self._status = "awaiting_approval"
+        await self._record_step(record, status="awaiting_approval")
+        await self._record_approval(approval, gate)
+        await self._record_incident("awaiting_approval")
+        try:
+            await workflow.wait_condition(
+                lambda: approval.status != "pending",
+                timeout=timedelta(seconds=requirement.timeout_seconds),
+            )
+        except TimeoutError:
+            approval.status, approval.reason = "timeout", "timeout"
+            await self._record_approval(approval)
+        self._status = "running"
+        await self._record_incident("running")
+        if approval.status != "approved":
+            await self._record_step(record, status="rejected", error=approval.reason)
+            raise PlaybookStopped("rejected", f"{record.name} not approved: {approval.reason}")
+        await self._record_step(record, status="approved", result={"reason": approval.reason})
+        return await workflow.execute_local_activity(
+            "steward.authorize",
+            AuthorizeRequest(
+                self._incident_id,
+                record.step,
+                record.name,
+                record.params,
+                gate.decision,
+                approval.votes,
+            ),
+            result_type=Authorization,
+            start_to_close_timeout=self.local_timeout,
+        )
+
+    async def _compensate(self, reason: str) -> PlaybookOutcome:
+        outcome = PlaybookOutcome("rolled_back", reason)
+        for applied in reversed(self._applied):
+            if not applied.reversible:
+                outcome.irreversible.append(f"step {applied.step} {applied.actuator}")
+                continue
+            record = StepRecord(
+                self._incident_id, applied.step, "undo", applied.actuator, "running", applied.params
+            )
+            try:
+                result = await workflow.execute_activity(
+                    "steward.undo",
+                    UndoCall(
+                        applied.step,
+                        applied.actuator,
+                        applied.params,
+                        applied.before,
+                        applied.authorization,
+                    ),
+                    result_type=dict,
+                    start_to_close_timeout=self.apply_timeout,
+                    heartbeat_timeout=self.apply_heartbeat,
+                    retry_policy=self.apply_retry,
+                )
+            except ActivityError as err:
+                outcome.compensation_failures.append(
+                    f"step {applied.step} {applied.actuator}: {err.cause or err}"
+                )
+                await self._record_step(record, status="failed", error=str(err.cause or err))
+                continue
+            outcome.compensated.append(applied.step)
+            await self._record_step(record, status="undone", before=applied.before, result=result)
+        if outcome.compensation_failures:
+            outcome.status = "failed"
+        return outcome
+
+    async def _local(self, name: str, arg: Any) -> None:
+        await workflow.execute_local_activity(name, arg, start_to_close_timeout=self.local_timeout)
+
+    async def _record_incident(self, status: str, outcome: dict[str, Any] | None = None) -> None:
+        incident = self._require_incident()
+        self._status = status
+        await self._local(
+            "steward.record_incident",
+            IncidentRecord(
+                self._incident_id,
+                incident.service,
+                incident.signal,
+                incident.severity,
+                workflow.info().workflow_type,
+                incident.mode,
+                status,
+                incident.opened_by,
+                incident.window_start,
+                incident.summary,
+                outcome,
+            ),
+        )
+
+    async def _record_step(self, record: StepRecord, **changes: Any) -> None:
+        for key, value in changes.items():
+            setattr(record, key, value)
+        await self._local("steward.record_step", record)
+
+    async def _record_approval(
+        self, approval: PendingApproval, gate: GateResult | None = None
+    ) -> None:
+        await self._local(
+            "steward.record_approval",
+            ApprovalRecord(
+                self._incident_id,
+                approval.step,
+                approval.actuator,
+                gate.params if gate else {},
+                gate.tier if gate else "",
+                gate.decision.reasons if gate else [],
+                approval.requirement,
+                approval.status,
+                workflow.now().isoformat(),
+                approval.votes,
+                approval.reason,
+            ),
+        )
