@@ -73,7 +73,11 @@ def current_principal(
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
-        return authenticate(session, token)
+        principal = authenticate(session, token)
+        # End the transaction now: a pending last-used write would hold SQLite's write
+        # lock for the whole request, blocking the workflow's own records meanwhile.
+        session.commit()
+        return principal
     except AuthError as exc:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, exc.reason, headers={"WWW-Authenticate": "Bearer"}

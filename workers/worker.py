@@ -53,7 +53,7 @@ def build_worker(
         workflows=[*PLAYBOOKS.values(), *extra_workflows],
         activities=build_activities(settings, engine, http, policy),
         # Record activities use the synchronous database API: give them threads.
-        activity_executor=ThreadPoolExecutor(max_workers=16),
+        activity_executor=ThreadPoolExecutor(max_workers=64),
         max_concurrent_activities=64,
     )
 

@@ -47,6 +47,12 @@ from workflows.types import ApprovalDecision, IncidentInput, PlaybookOutcome
 NON_RETRYABLE = ["Unauthorized", "InvalidParameters", "UnknownName", "IrreversibleError"]
 
 
+def failure_message(err: Exception) -> str:
+    """Return the innermost message of an activity failure."""
+    cause = err.cause if isinstance(err, ActivityError) and err.cause else err
+    return cause.message if isinstance(cause, ApplicationError) else str(cause)
+
+
 class PlaybookStopped(Exception):
     """Ends a playbook without compensation (a denied or rejected action)."""
 
@@ -197,7 +203,7 @@ class Playbook:
                 retry_policy=self.apply_retry,
             )
         except ActivityError as err:
-            message = f"{actuator} failed: {err.cause or err}"
+            message = f"{actuator} failed: {failure_message(err)}"
             await self._record_step(record, status="failed", error=message)
             raise RemediationFailed(message) from err
         self._applied.append(
@@ -269,14 +275,16 @@ class Playbook:
                     maximum_attempts=3, non_retryable_error_types=NON_RETRYABLE
                 ),
             )
-        except ActivityError as err:
+        except (ActivityError, ApplicationError) as err:
             # An unknown actuator or bad parameters: a playbook bug, stop without acting.
+            # (A local activity's failure arrives as the ApplicationError itself.)
+            reason = failure_message(err)
             await self._record_step(
                 StepRecord(self._incident_id, step, "act", actuator, "failed", params),
                 status="failed",
-                error=str(err.cause or err),
+                error=reason,
             )
-            raise PlaybookStopped("failed", f"{actuator}: {err.cause or err}") from err
+            raise PlaybookStopped("failed", f"{actuator}: {reason}") from err
 
     async def _await_approval(self, record: StepRecord, gate: GateResult) -> Authorization:
         requirement = gate.decision.approval
@@ -343,9 +351,9 @@ class Playbook:
                 )
             except ActivityError as err:
                 outcome.compensation_failures.append(
-                    f"step {applied.step} {applied.actuator}: {err.cause or err}"
+                    f"step {applied.step} {applied.actuator}: {failure_message(err)}"
                 )
-                await self._record_step(record, status="failed", error=str(err.cause or err))
+                await self._record_step(record, status="failed", error=failure_message(err))
                 continue
             outcome.compensated.append(applied.step)
             await self._record_step(record, status="undone", before=applied.before, result=result)

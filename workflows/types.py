@@ -1,7 +1,5 @@
 """Public inputs and results of the playbook workflows (imported by the API)."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -120,7 +120,10 @@ def output_error(raw: str) -> str | None:
     regopy's ``Output.ok()`` is true even for some evaluation errors (recursion, conflicting
     values), which come back as ``(error ...)`` or ``<error>`` text instead of JSON.
     """
-    if raw.startswith("(") or raw.startswith("<"):
+    if raw.startswith("<"):
+        # Seen for conflicting values of one rule; regopy gives no further detail.
+        return "evaluation failed without detail (conflicting rule values?)"
+    if raw.startswith("("):
         return rego_error_message(raw)
     return None
 
@@ -217,9 +220,11 @@ def _data_json(raw: bytes) -> str:
 
 
 def _smoke_test(bundle: Bundle, modules: dict[str, bytes]) -> None:
-    """Evaluate once on an empty input, so that errors regopy only finds at evaluation
-    time (recursion, conflicting rule values) fail the load rather than every decision.
-    An undefined or odd decision is fine here: the engine turns those into denies.
+    """Evaluate the bundle once on an empty input.
+
+    Errors regopy only finds at evaluation time (recursion, conflicting rule values) then
+    fail the load rather than every decision. An undefined or odd decision is fine here:
+    the engine turns those into denies.
     """
     interpreter = new_interpreter()
     interpreter.set_input_term("{}")

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, NoReturn
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -108,17 +109,22 @@ def list_(
     if not keys:
         typer.echo("No API keys. Create one with: steward keys create --principal NAME --role ROLE")
         return
-    table = Table(title="API keys (times in UTC)")
+    table = Table(title="API keys (times in UTC)", box=box.SIMPLE_HEAD)
     table.add_column("id", no_wrap=True)
-    for header in ("principal", "roles", "status", "created", "expires", "last used"):
-        table.add_column(header)
+    # Names and roles matter most; timestamps may wrap to "date / time" on narrow terminals.
+    table.add_column("principal", min_width=10)
+    table.add_column("roles", min_width=10)
+    table.add_column("status", no_wrap=True)
+    table.add_column("created", no_wrap=True)
+    table.add_column("expires", overflow="fold")
+    table.add_column("last used", overflow="fold")
     for key in keys:
         table.add_row(
             key.id,
             key.principal,
             ", ".join(key.roles),
             key_status(key),
-            _minutes(key.created_at),
+            key.created_at.strftime("%Y-%m-%d"),
             _minutes(key.expires_at) or "never",
             _minutes(key.last_used_at) or "never",
         )

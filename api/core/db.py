@@ -137,9 +137,9 @@ def _migrate_engine(engine: Engine) -> None:
         if connection.dialect.name == "sqlite":
             # Take the write lock before alembic reads the current revision, so a second
             # process waits (busy_timeout) and then finds the schema already at head.
-            pass
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         elif connection.dialect.name == "postgresql":
-            pass
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK_KEY})")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -33,7 +33,7 @@ def list_approvals(
     """List approval requests (pending by default), oldest first."""
     if status_ not in APPROVAL_STATUSES:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"unknown status {status_!r}; known: {', '.join(APPROVAL_STATUSES)}",
         )
     rows = session.exec(

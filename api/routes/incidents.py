@@ -43,9 +43,9 @@ async def create_incident(
     try:
         row, created = await open_incident(client, session, get_settings(), body, principal.name)
     except UnknownPlaybookError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     except KeyError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, exc.args[0]) from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.args[0]) from exc
     if not created:
         response.status_code = status.HTTP_200_OK
     return IncidentOpened.model_validate(row, from_attributes=True).model_copy(
@@ -65,7 +65,7 @@ def list_incidents(
     """List incidents, newest first, optionally filtered by status and service."""
     if status_ is not None and status_ not in INCIDENT_STATUSES:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"unknown status {status_!r}; known: {', '.join(INCIDENT_STATUSES)}",
         )
     query = select(Incident).order_by(col(Incident.created_at).desc(), col(Incident.id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -44,7 +45,7 @@ def head_revision() -> str:
     return head
 
 
-def schema_differences(engine: Engine, metadata: MetaData) -> list[object]:
+def schema_differences(engine: Engine, metadata: MetaData) -> list[Any]:
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         return list(compare_metadata(context, metadata))
@@ -135,7 +136,7 @@ def test_concurrent_first_migrations_take_turns(empty_db_url: str) -> None:
         except BaseException as error:  # noqa: BLE001 - collected and asserted below
             errors.append(error)
 
-    threads = [threading.Thread(target=run, args=(engine,)) for engine in engines]
+    threads = [threading.Thread(target=run, args=(engine,), daemon=True) for engine in engines]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -195,7 +196,7 @@ def test_get_engine_is_shared_by_racing_threads(
         seen.append(get_engine())
 
     try:
-        threads = [threading.Thread(target=grab) for _ in range(6)]
+        threads = [threading.Thread(target=grab, daemon=True) for _ in range(6)]
         for thread in threads:
             thread.start()
         for thread in threads:

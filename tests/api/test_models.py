@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError, StatementError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.core.db import session_scope
 from api.models import (
@@ -89,7 +89,9 @@ def test_step_round_trip_and_unique_incident_step_kind(engine: Engine) -> None:
 
     with Session(engine) as session:
         steps = session.exec(
-            select(Step).where(Step.incident_id == incident.id).order_by(Step.step, Step.kind)
+            select(Step)
+            .where(Step.incident_id == incident.id)
+            .order_by(col(Step.step), col(Step.kind))
         ).all()
         assert [(step.step, step.kind) for step in steps] == [(1, "act"), (1, "verify"), (2, "act")]
         assert steps[0].before == {"replicas": 2}

@@ -1,8 +1,13 @@
 """Real, isolated test databases on SQLite and PostgreSQL, plus small row factories.
 
-Use the fixtures from a conftest or test module::
+Use the fixtures from a conftest (``from tests.support.db import db_url, engine  # noqa: F401``
+or ``pytest_plugins = ["tests.support.db"]`` in the root conftest), or in a test module by
+assignment, which linters do not report as an import redefined by the test's parameters::
 
-    from tests.support.db import db_url, engine  # noqa: F401
+    from tests.support import db as support_db
+
+    db_url = support_db.db_url
+    engine = support_db.engine
 
 ``db_url`` runs each test twice, on a fresh SQLite file and on a fresh PostgreSQL schema, both
 already migrated to head. The PostgreSQL server comes from ``STEWARD_TEST_POSTGRES_URL`` (default
@@ -23,7 +28,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, make_url, text
-from sqlmodel import Session
 
 from api.core.db import make_engine, migrate, normalize_url
 from api.models import Approval, Incident, Step, utcnow
@@ -145,13 +149,6 @@ def engine(db_url: str) -> Iterator[Engine]:
         yield built
     finally:
         built.dispose()
-
-
-@pytest.fixture
-def session(engine: Engine) -> Iterator[Session]:
-    """A session on ``engine`` that the test commits itself; rolled back if left open."""
-    with Session(engine, expire_on_commit=False) as opened:
-        yield opened
 
 
 def new_incident(**overrides: Any) -> Incident:
