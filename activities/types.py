@@ -4,7 +4,6 @@ Only dataclasses and stdlib here: workflows import this module inside
 ``workflow.unsafe.imports_passed_through()``.
 """
 
-
 from dataclasses import dataclass, field
 from typing import Any
 

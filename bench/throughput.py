@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from activities.policy.engine import EmbeddedPolicyEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.policy.engine import EmbeddedPolicyEngine
 from api.core.db import get_engine
 from api.core.settings import get_settings
 from bench.playbooks import Bare, ThreeActions, noop

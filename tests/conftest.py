@@ -11,11 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
-from activities.policy.engine import EmbeddedPolicyEngine
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.policy.engine import EmbeddedPolicyEngine
 from api.core.apikeys import create_api_key
 from api.core.db import get_engine, reset_engine
 from api.core.settings import Settings, get_settings

@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from activities.policy.engine import EmbeddedPolicyEngine, PolicyEngine
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.catalog import build_activities
+from activities.policy.engine import EmbeddedPolicyEngine, PolicyEngine
 from api.core.db import get_engine
 from api.core.settings import Settings, get_settings
 from api.core.temporal import connect

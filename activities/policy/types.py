@@ -3,7 +3,6 @@
 Only dataclasses and stdlib here: workflows import this module.
 """
 
-
 from dataclasses import dataclass, field
 from typing import Any, Literal
 

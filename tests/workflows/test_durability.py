@@ -13,13 +13,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from activities.policy.engine import EmbeddedPolicyEngine
 from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.policy.engine import EmbeddedPolicyEngine
 from api.core.settings import Settings
 from api.models import Approval
 from tests.conftest import binary
