@@ -47,6 +47,7 @@ class GateResult:
         gate_input: The exact input evaluated, kept for audit and what-if replays.
         tier: The actuator's declared tier.
         reversible: Whether the actuator declares an undo.
+        has_snapshot: Whether the actuator records a before-state worth a snapshot step.
         params: Parameters after schema validation (defaults filled in).
         authorization: Signed permission when the decision is ``allow``.
     """
@@ -57,6 +58,7 @@ class GateResult:
     reversible: bool
     params: dict[str, Any]
     authorization: Authorization | None = None
+    has_snapshot: bool = True
 
 
 @dataclass

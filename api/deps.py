@@ -1,17 +1,21 @@
-"""FastAPI dependencies: database sessions, the Temporal client, and the caller's identity."""
+"""FastAPI dependencies: database sessions, the Temporal client, identity and permissions."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
-from typing import Annotated
+from collections.abc import Iterator
+from typing import Annotated, Any
 
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, FastAPI, Header, HTTPException, Request, status
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from sqlmodel import Session
 from temporalio.client import Client
 
-from api.core.apikeys import AuthError, Principal, authenticate
+from api.core.apikeys import KEY_ID_HEX_CHARS, TOKEN_PREFIX, AuthError, Principal, authenticate
 from api.core.db import get_engine
+from api.core.permissions import PUBLIC, Permission, permissions_of, roles_with
+from api.core.ratelimit import TokenBucketLimiter, retry_after_header
 from api.core.settings import Settings, get_settings
 from api.core.temporal import connect
 
@@ -53,51 +57,171 @@ SessionDep = Annotated[Session, Depends(get_session)]
 ClientDep = Annotated[Client, Depends(get_client)]
 
 
+class RefusedError(HTTPException):
+    """A refusal (401, 403, 413, 429) whose full reason is recorded, whatever the answer says.
+
+    Attributes:
+        reason: The reason kept in the refused-request record.
+        key_id: Public id of the presented key, when the token was well-formed.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        detail: str,
+        *,
+        reason: str | None = None,
+        key_id: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code, detail, headers=headers)
+        self.reason = reason or detail
+        self.key_id = key_id
+
+
+# A presented key may tell its owner that it is revoked or expired: the secret was verified first.
+_OWNER_VISIBLE_AUTH_REASONS = {"revoked", "expired"}
+_UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
+
+
+def _presented_key_id(token: str) -> str | None:
+    parts = token.strip().split("_")
+    if len(parts) >= 3 and parts[0] == TOKEN_PREFIX and len(parts[1]) == KEY_ID_HEX_CHARS:
+        if all(ch in "0123456789abcdef" for ch in parts[1]):
+            return parts[1]
+    return None
+
+
 def current_principal(
+    request: Request,
     session: SessionDep,
     x_api_key: Annotated[str | None, Header()] = None,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Principal:
-    """Authenticate the caller by ``X-API-Key`` or ``Authorization: Bearer``.
+    """Authenticate the caller by ``X-API-Key`` or ``Authorization: Bearer``, then rate-limit.
 
     Raises:
-        HTTPException: 401 with the reason when the key is missing or not valid.
+        RefusedError: 401 when the key is missing or not valid; 429 when the key has used up
+            its rate limit (with ``Retry-After``).
     """
     token = x_api_key
     if token is None and authorization and authorization.lower().startswith("bearer "):
         token = authorization[7:].strip()
     if not token:
-        raise HTTPException(
+        raise RefusedError(
             status.HTTP_401_UNAUTHORIZED,
             "an API key is required (X-API-Key header or Authorization: Bearer)",
-            headers={"WWW-Authenticate": "Bearer"},
+            reason="no API key",
+            headers=_UNAUTHORIZED_HEADERS,
         )
     try:
         principal = authenticate(session, token)
         # End the transaction now: a pending last-used write would hold SQLite's write
         # lock for the whole request, blocking the workflow's own records meanwhile.
         session.commit()
-        return principal
     except AuthError as exc:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, exc.reason, headers={"WWW-Authenticate": "Bearer"}
+        shown = (
+            f"the API key is {exc.reason}"
+            if exc.reason in _OWNER_VISIBLE_AUTH_REASONS
+            else "the API key is not valid"
+        )
+        raise RefusedError(
+            status.HTTP_401_UNAUTHORIZED,
+            shown,
+            reason=f"API key refused: {exc.reason}",
+            key_id=_presented_key_id(token),
+            headers=_UNAUTHORIZED_HEADERS,
         ) from exc
+    request.state.principal = principal
+    limiter: TokenBucketLimiter = request.app.state.rate_limiter
+    wait = limiter.take(principal.key_id)
+    if wait > 0:
+        per_minute = round(limiter.rate_per_second * 60)
+        raise RefusedError(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"rate limit exceeded for API key {principal.key_id} ({per_minute} requests per "
+            f"minute, bursts of {limiter.burst}); retry after {retry_after_header(wait)} s",
+            key_id=principal.key_id,
+            headers={"Retry-After": retry_after_header(wait)},
+        )
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
+# Attribute naming the permission a guard dependency enforces (PUBLIC for open routes).
+PERMISSION_ATTRIBUTE = "steward_permission"
+OPENAPI_PERMISSION_KEY = "x-steward-permission"
 
-def require_role(*roles: str) -> Callable[[Principal], Principal]:
-    """Return a dependency that admits principals holding one of ``roles`` (admin always)."""
-    allowed = {*roles, "admin"}
 
-    def check(principal: PrincipalDep) -> Principal:
-        if not allowed & principal.roles:
-            raise HTTPException(
+def allow(permission: Permission) -> Any:
+    """Return a route dependency admitting callers whose roles grant ``permission``.
+
+    Use it in the route decorator: ``@router.get(..., dependencies=[allow(Permission.X)])``.
+    """
+    needed_by = roles_with(permission)
+
+    def check_permission(principal: PrincipalDep) -> Principal:
+        if permission not in permissions_of(principal.roles):
+            raise RefusedError(
                 status.HTTP_403_FORBIDDEN,
-                f"this needs one of the roles {', '.join(sorted(allowed))}; "
+                f"{permission.value} needs one of the roles {', '.join(needed_by)}; "
                 f"{principal.name} has {', '.join(sorted(principal.roles)) or 'none'}",
+                key_id=principal.key_id,
             )
         return principal
 
-    return check
+    setattr(check_permission, PERMISSION_ATTRIBUTE, permission.value)
+    return Depends(check_permission)
+
+
+def public(why: str) -> Any:
+    """Return a route dependency marking the route as open to callers without an API key.
+
+    Args:
+        why: How the route authenticates instead, or why it needs nothing (documentation).
+    """
+
+    def no_api_key_needed() -> None:
+        return None
+
+    no_api_key_needed.__doc__ = why
+    setattr(no_api_key_needed, PERMISSION_ATTRIBUTE, PUBLIC)
+    return Depends(no_api_key_needed)
+
+
+def _declared_permissions(dependant: Dependant) -> list[str]:
+    found = [
+        getattr(sub.call, PERMISSION_ATTRIBUTE)
+        for sub in dependant.dependencies
+        if hasattr(sub.call, PERMISSION_ATTRIBUTE)
+    ]
+    for sub in dependant.dependencies:
+        found.extend(_declared_permissions(sub))
+    return found
+
+
+def check_every_route_is_guarded(app: FastAPI) -> None:
+    """Refuse an app with a route that names no permission (or more than one).
+
+    Also writes each route's permission into its OpenAPI operation as ``x-steward-permission``
+    so that clients and the access-control test read the matrix from the schema.
+
+    Raises:
+        RuntimeError: Naming the unguarded or ambiguous routes.
+    """
+    problems: list[str] = []
+    for route in app.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        declared = _declared_permissions(route.dependant)
+        label = f"{','.join(sorted(route.methods))} {route.path}"
+        if len(declared) != 1:
+            problems.append(f"{label} declares {len(declared)} permissions")
+            continue
+        route.openapi_extra = {**(route.openapi_extra or {}), OPENAPI_PERMISSION_KEY: declared[0]}
+    if problems:
+        raise RuntimeError(
+            "every route needs exactly one allow(...) or public(...) dependency: "
+            + "; ".join(problems)
+        )

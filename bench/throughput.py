@@ -36,7 +36,8 @@ from temporalio.worker import Worker
 from activities.policy.engine import EmbeddedPolicyEngine
 from api.core.db import get_engine
 from api.core.settings import get_settings
-from bench.playbooks import Bare, ThreeActions, noop
+from bench.bare import Bare, noop
+from bench.playbooks import ThreeActions
 from workers.worker import build_worker
 from workflows.types import IncidentInput
 

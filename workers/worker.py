@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.catalog import build_activities
 from activities.policy.engine import EmbeddedPolicyEngine, PolicyEngine
@@ -24,6 +25,22 @@ from api.core.temporal import connect
 from workflows.playbooks import PLAYBOOKS
 
 logger = logging.getLogger("steward.worker")
+
+# Steward's own deterministic framework modules are imported once, not re-imported into every
+# workflow's sandbox (that re-import dominated worker CPU). Playbooks stay sandboxed.
+FRAMEWORK_MODULES = (
+    "workflows.playbook",
+    "workflows.recording",
+    "workflows.types",
+    "workflows.approval_state",
+    "activities",
+)
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox every Steward worker runs playbooks in."""
+    restrictions = SandboxRestrictions.default.with_passthrough_modules(*FRAMEWORK_MODULES)
+    return SandboxedWorkflowRunner(restrictions=restrictions)
 
 
 def build_worker(
@@ -52,6 +69,7 @@ def build_worker(
         task_queue=task_queue or settings.task_queue,
         workflows=[*PLAYBOOKS.values(), *extra_workflows],
         activities=build_activities(settings, engine, http, policy),
+        workflow_runner=workflow_runner(),
         # Record activities use the synchronous database API: give them threads.
         activity_executor=ThreadPoolExecutor(max_workers=64),
         max_concurrent_activities=64,

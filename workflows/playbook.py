@@ -27,12 +27,10 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.types import (
         ActuatorCall,
-        ApprovalRecord,
         Authorization,
         AuthorizeRequest,
         GateRequest,
         GateResult,
-        IncidentRecord,
         IncidentRef,
         StepRecord,
         UndoCall,
@@ -41,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.approval_state import PendingApproval
+from workflows.recording import PlaybookRecords
 from workflows.types import ApprovalDecision, IncidentInput, PlaybookOutcome
 
 # Errors an actuator raises that retrying cannot fix.
@@ -77,10 +76,9 @@ class AppliedAction:
     authorization: Authorization | None
 
 
-class Playbook:
+class Playbook(PlaybookRecords):
     """Base class of every playbook workflow. Subclasses implement :meth:`remediate`."""
 
-    local_timeout = timedelta(seconds=10)
     snapshot_timeout = timedelta(seconds=30)
     apply_timeout = timedelta(seconds=30)
     # A killed worker is noticed after this long without a heartbeat, then the apply retries.
@@ -187,13 +185,17 @@ class Playbook:
             authorization = await self._await_approval(record, gate)
         call = ActuatorCall(step, actuator, params, authorization)
         try:
-            before = await workflow.execute_activity(
-                "steward.snapshot",
-                call,
-                result_type=dict,
-                start_to_close_timeout=self.snapshot_timeout,
-                retry_policy=self.apply_retry,
-            )
+            # The before-state is a quick read: a local activity keeps it off the server's
+            # task queue while still landing in history. Nothing to keep, no step at all.
+            before: dict[str, Any] = {}
+            if gate.has_snapshot:
+                before = await workflow.execute_local_activity(
+                    "steward.snapshot",
+                    call,
+                    result_type=dict,
+                    start_to_close_timeout=self.snapshot_timeout,
+                    retry_policy=self.apply_retry,
+                )
             result = await workflow.execute_activity(
                 "steward.apply",
                 call,
@@ -202,7 +204,7 @@ class Playbook:
                 heartbeat_timeout=self.apply_heartbeat,
                 retry_policy=self.apply_retry,
             )
-        except ActivityError as err:
+        except (ActivityError, ApplicationError) as err:
             message = f"{actuator} failed: {failure_message(err)}"
             await self._record_step(record, status="failed", error=message)
             raise RemediationFailed(message) from err
@@ -236,15 +238,6 @@ class Playbook:
         return result
 
     # ---- internals ------------------------------------------------------------------------
-    @property
-    def _incident_id(self) -> str:
-        return workflow.info().workflow_id
-
-    def _require_incident(self) -> IncidentInput:
-        if self._incident is None:
-            raise RuntimeError("act() and verify() run inside execute()")
-        return self._incident
-
     async def _gate(
         self, step: int, actuator: str, params: dict[str, Any], incident: IncidentInput
     ) -> GateResult:
@@ -360,51 +353,3 @@ class Playbook:
         if outcome.compensation_failures:
             outcome.status = "failed"
         return outcome
-
-    async def _local(self, name: str, arg: Any) -> None:
-        await workflow.execute_local_activity(name, arg, start_to_close_timeout=self.local_timeout)
-
-    async def _record_incident(self, status: str, outcome: dict[str, Any] | None = None) -> None:
-        incident = self._require_incident()
-        self._status = status
-        await self._local(
-            "steward.record_incident",
-            IncidentRecord(
-                self._incident_id,
-                incident.service,
-                incident.signal,
-                incident.severity,
-                workflow.info().workflow_type,
-                incident.mode,
-                status,
-                incident.opened_by,
-                incident.window_start,
-                incident.summary,
-                outcome,
-            ),
-        )
-
-    async def _record_step(self, record: StepRecord, **changes: Any) -> None:
-        for key, value in changes.items():
-            setattr(record, key, value)
-        await self._local("steward.record_step", record)
-
-    async def _record_approval(
-        self, approval: PendingApproval, gate: GateResult | None = None
-    ) -> None:
-        await self._local(
-            "steward.record_approval",
-            ApprovalRecord(
-                self._incident_id,
-                approval.step,
-                approval.actuator,
-                gate.params if gate else {},
-                gate.tier if gate else "",
-                gate.decision.reasons if gate else [],
-                approval.requirement,
-                approval.status,
-                workflow.now().isoformat(),
-                approval.votes,
-                approval.reason,
-            ),
-        )

@@ -16,6 +16,8 @@ from pathlib import Path
 from regopy import Bundle, Interpreter, LogLevel, RegoError
 from regopy.rego_shared import rego_bundle_query, rego_free_output, rego_output_string
 
+from api.core.settings import get_settings
+
 BUNDLE_QUERY = "decision := data.steward.gate.decision"
 DECISION_VAR = "decision"
 DATA_FILE = "data.json"
@@ -174,11 +176,7 @@ class PolicyBundle:
             PolicyError: A file is unreadable, ``data.json`` is not a JSON object, a module
                 does not compile, or the query fails to evaluate on an empty input.
         """
-        if policy_dir is None:
-            from api.core.settings import get_settings
-
-            policy_dir = get_settings().policy_dir
-        directory = Path(policy_dir)
+        directory = Path(get_settings().policy_dir if policy_dir is None else policy_dir)
         if not directory.is_dir():
             raise PolicyError(f"{directory}: not a policy directory")
         try:

@@ -9,6 +9,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.actuators.registry import (
+    Actuator,
     InvalidParametersError,
     UnknownNameError,
     get_actuator,
@@ -83,7 +84,13 @@ class GateActivities:
         if decision.outcome == "allow" and req.mode == "apply":
             authorization = self._authorization(req, clean, decision.bundle_sha256, [])
         return GateResult(
-            decision, gate_input, actuator.tier, not actuator.irreversible, clean, authorization
+            decision,
+            gate_input,
+            actuator.tier,
+            not actuator.irreversible,
+            clean,
+            authorization,
+            has_snapshot=type(actuator).snapshot is not Actuator.snapshot,
         )
 
     @activity.defn(name="steward.authorize")

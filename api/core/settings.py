@@ -32,6 +32,19 @@ class Settings(BaseSettings):
         http_timeout_seconds: Timeout for actuator HTTP calls.
         temporal_bin: Explicit ``temporal`` CLI path; when unset, looked up on PATH, then
             next to the running Python.
+        max_body_bytes: Largest request body the API reads; larger ones get 413.
+        rate_limit_per_minute: Requests one API key may make per minute, on average.
+        rate_limit_burst: Requests one API key may make at once before the average applies.
+        slack_bot_token: Bot token (``xoxb-...``); Slack stays off until it and the signing
+            secret are set.
+        slack_signing_secret: Secret Slack signs its requests with.
+        slack_api_url: Base URL of the Slack Web API (tests point it at a local server).
+        slack_channel: Channel for approval requests that no service or tier rule matches.
+        slack_service_channels: Service name -> channel for its approval requests.
+        slack_tier_channels: Actuator tier -> channel, used when the service has none.
+        slack_escalation_channel: Channel told about approvals that time out or wait too long.
+        slack_escalate_after_seconds: How long an approval may wait before it is escalated.
+        slack_poll_seconds: How often the API looks for approvals to post or update in Slack.
     """
 
     model_config = SettingsConfigDict(env_prefix="STEWARD_", env_file=".env", extra="ignore")
@@ -51,6 +64,31 @@ class Settings(BaseSettings):
     incident_window_seconds: int = 900
     http_timeout_seconds: float = 10.0
     temporal_bin: Path | None = None
+    max_body_bytes: int = Field(default=1_048_576, ge=1)
+    rate_limit_per_minute: float = Field(default=600.0, gt=0)
+    rate_limit_burst: int = Field(default=60, ge=1)
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_channel: str | None = None
+    slack_service_channels: dict[str, str] = Field(default_factory=dict)
+    slack_tier_channels: dict[str, str] = Field(default_factory=dict)
+    slack_escalation_channel: str | None = None
+    slack_escalate_after_seconds: float = Field(default=600.0, gt=0)
+    slack_poll_seconds: float = Field(default=1.0, gt=0)
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Whether Slack is configured: both the bot token and the signing secret are set."""
+        return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    def slack_channel_for(self, service: str, tier: str) -> str | None:
+        """Return the channel for an approval: by service, else by tier, else the default."""
+        return (
+            self.slack_service_channels.get(service)
+            or self.slack_tier_channels.get(tier)
+            or self.slack_channel
+        )
 
     def resolved_database_url(self) -> str:
         """Return the configured database URL, or the SQLite file under ``home``."""

@@ -24,6 +24,7 @@ config := object.union_n([
 # description: >-
 #   The decision for the current input. When anything it depends on is undefined,
 #   the default makes it a deny rather than no answer.
+# entrypoint: true
 default decision := {
 	"outcome": "deny",
 	"reasons": ["undefined decision"],

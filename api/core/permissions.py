@@ -1,0 +1,62 @@
+"""The permission matrix: which role may do what. Every API route names one permission.
+
+The matrix is declared here and nowhere else. Routes declare the permission they need with
+``api.deps.allow``; ``api.deps.check_every_route_is_guarded`` refuses to start an app with a
+route that names none. Who may approve a given action is not decided here: the approval route is
+open to every role and the policy gate's eligible roles decide (see ``workflows.approval_state``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+from api.models import Role
+
+
+class Permission(StrEnum):
+    """Something a caller may be allowed to do."""
+
+    CATALOG_READ = "catalog:read"
+    INCIDENTS_READ = "incidents:read"
+    INCIDENTS_OPEN = "incidents:open"
+    APPROVALS_READ = "approvals:read"
+    # Granted to every role: policy decides who is eligible for each approval.
+    APPROVALS_DECIDE = "approvals:decide"
+    REFUSALS_READ = "refusals:read"
+    KEYS_MANAGE = "keys:manage"
+    SLACK_MANAGE = "slack:manage"
+
+
+# Routes that take no API key, with why. Slack's routes authenticate by request signature.
+PUBLIC = "public"
+
+_EVERY_ROLE_READS = {
+    Permission.CATALOG_READ,
+    Permission.INCIDENTS_READ,
+    Permission.APPROVALS_READ,
+    Permission.APPROVALS_DECIDE,
+}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.OPERATOR: frozenset({*_EVERY_ROLE_READS, Permission.INCIDENTS_OPEN}),
+    Role.ENGINEER: frozenset({*_EVERY_ROLE_READS, Permission.INCIDENTS_OPEN}),
+    Role.AUDITOR: frozenset({*_EVERY_ROLE_READS, Permission.REFUSALS_READ}),
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+def permissions_of(roles: Iterable[str]) -> frozenset[Permission]:
+    """Return every permission the given role names grant; unknown names grant nothing."""
+    granted: set[Permission] = set()
+    known = {role.value: role for role in Role}
+    for name in roles:
+        role = known.get(name)
+        if role is not None:
+            granted |= ROLE_PERMISSIONS[role]
+    return frozenset(granted)
+
+
+def roles_with(permission: Permission) -> list[str]:
+    """Return the sorted names of the roles that grant ``permission``."""
+    return sorted(role.value for role, granted in ROLE_PERMISSIONS.items() if permission in granted)

@@ -1,0 +1,72 @@
+"""Per-key rate limiting: an in-process token bucket for each API key.
+
+Each API process keeps its own buckets, so N processes behind a load balancer admit up to N times
+the configured rate; that bounds abuse of one key without a shared store.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    refilled_at: float
+
+
+class TokenBucketLimiter:
+    """Admits ``burst`` requests at once per key, refilled at ``per_minute / 60`` per second."""
+
+    def __init__(
+        self,
+        per_minute: float,
+        burst: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Create a limiter.
+
+        Args:
+            per_minute: Sustained requests per minute for one key.
+            burst: Bucket size: requests one key may make back to back.
+            clock: Monotonic seconds; replaceable so the arithmetic is testable.
+
+        Raises:
+            ValueError: A rate or burst that is not positive.
+        """
+        if per_minute <= 0 or burst < 1:
+            raise ValueError("per_minute must be positive and burst at least 1")
+        self.rate_per_second = per_minute / 60.0
+        self.burst = burst
+        self._clock = clock
+        self._buckets: dict[str, _Bucket] = {}
+        # FastAPI runs sync dependencies on a thread pool: buckets are shared between threads.
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """Spend one token of ``key``'s bucket.
+
+        Returns:
+            0 when the request is admitted, otherwise the seconds until a token is available.
+        """
+        now = self._clock()
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                bucket = self._buckets[key] = _Bucket(float(self.burst), now)
+            elapsed = max(0.0, now - bucket.refilled_at)
+            bucket.tokens = min(float(self.burst), bucket.tokens + elapsed * self.rate_per_second)
+            bucket.refilled_at = now
+            if bucket.tokens >= 1.0:
+                bucket.tokens -= 1.0
+                return 0.0
+            return (1.0 - bucket.tokens) / self.rate_per_second
+
+
+def retry_after_header(wait_seconds: float) -> str:
+    """Return a ``Retry-After`` value: whole seconds, rounded up, at least 1."""
+    return str(max(1, math.ceil(wait_seconds)))

@@ -1,0 +1,143 @@
+"""Guards around the routes: the request-body size limit and the record of every refusal."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.core.apikeys import Principal
+from api.core.db import get_engine
+from api.core.refusals import REFUSAL_STATUSES, Refusal, record_refusal
+
+RefusalRecorder = Callable[[Refusal], Awaitable[None]]
+
+
+async def record_in_database(refusal: Refusal) -> None:
+    """Record ``refusal`` in the app database without blocking the event loop."""
+    await run_in_threadpool(record_refusal, get_engine(), refusal)
+
+
+def route_template(app: FastAPI, scope: Scope) -> str:
+    """Return the path template of the route ``scope`` matches, else its raw path."""
+    matched = scope.get("route")
+    if matched is not None and hasattr(matched, "path"):
+        return str(matched.path)
+    for route in app.router.routes:
+        match, _ = route.matches(scope)
+        if match == Match.FULL and hasattr(route, "path"):
+            return str(route.path)
+    return str(scope.get("path", ""))
+
+
+def _client(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return str(client[0]) if client else None
+
+
+class BodySizeLimitMiddleware:
+    """Answers 413 to a request whose body exceeds ``max_bytes``, before any route reads it.
+
+    A declared ``Content-Length`` over the limit is refused without reading; a chunked body is
+    counted as it arrives and refused once it passes the limit. Bodies within the limit are
+    buffered and replayed to the app (they are at most ``max_bytes``).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        route_of: Callable[[Scope], str],
+        recorder: RefusalRecorder = record_in_database,
+    ) -> None:
+        """Wrap ``app``.
+
+        Args:
+            app: The ASGI app.
+            max_bytes: Largest body admitted.
+            route_of: Maps a request scope to the route template recorded with a refusal.
+            recorder: Stores each refusal.
+        """
+        self.app = app
+        self.max_bytes = max_bytes
+        self.route_of = route_of
+        self.recorder = recorder
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check the body's size, then pass the request on."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send, f"declares {int(declared)} bytes")
+            return
+        buffered: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            buffered.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send, f"sent more than {self.max_bytes} bytes")
+                return
+            if not message.get("more_body", False):
+                break
+        await self.app(scope, _replay(buffered, receive), send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, what: str) -> None:
+        detail = f"request body too large: the limit is {self.max_bytes} bytes and this one {what}"
+        await self.recorder(
+            Refusal(
+                method=scope.get("method", ""),
+                route=self.route_of(scope),
+                status=413,
+                reason=detail,
+                client=_client(scope),
+            )
+        )
+        response = JSONResponse({"detail": detail}, status_code=413, headers={"Connection": "close"})
+        await response(scope, receive, send)
+
+
+def _replay(buffered: list[Message], receive: Receive) -> Receive:
+    pending = list(buffered)
+
+    async def replay() -> Message:
+        # After the buffered body, the real channel reports a disconnect when it happens.
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay
+
+
+def install_refusal_recording(app: FastAPI, recorder: RefusalRecorder = record_in_database) -> None:
+    """Record every 401, 403, 413 and 429 the app's routes raise, then answer as usual."""
+
+    async def record_then_answer(request: Request, exc: Any) -> Response:
+        if isinstance(exc, StarletteHTTPException) and exc.status_code in REFUSAL_STATUSES:
+            principal: Principal | None = getattr(request.state, "principal", None)
+            await recorder(
+                Refusal(
+                    method=request.method,
+                    route=route_template(app, request.scope),
+                    status=exc.status_code,
+                    reason=getattr(exc, "reason", None) or str(exc.detail),
+                    principal=principal.name if principal else None,
+                    key_id=getattr(exc, "key_id", None) or (principal.key_id if principal else None),
+                    client=_client(request.scope),
+                )
+            )
+        return await http_exception_handler(request, exc)
+
+    app.add_exception_handler(StarletteHTTPException, record_then_answer)
