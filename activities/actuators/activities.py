@@ -16,6 +16,7 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.actuators.http import HttpCallError
 from activities.actuators.registry import (
     ActuatorContext,
     InvalidParametersError,
@@ -83,7 +84,11 @@ class ActuatorActivities:
         ) as exc:
             raise non_retryable(exc) from exc
         except httpx.HTTPStatusError as exc:
-            if 400 <= exc.response.status_code < 500 and exc.response.status_code not in (408, 429):
+            if HttpCallError("", exc.response.status_code).permanent:
+                raise non_retryable(exc) from exc
+            raise
+        except HttpCallError as exc:
+            if exc.permanent:
                 raise non_retryable(exc) from exc
             raise
 

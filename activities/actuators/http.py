@@ -12,7 +12,20 @@ from api.core.settings import Settings
 
 
 class HttpCallError(RuntimeError):
-    """The target answered with a status other than the expected one."""
+    """The target answered with a status other than the expected one.
+
+    Attributes:
+        status_code: The status the target answered with.
+    """
+
+    def __init__(self, message: str, status_code: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+    @property
+    def permanent(self) -> bool:
+        """A 4xx answer (other than timeouts and rate limits) will not change on retry."""
+        return 400 <= self.status_code < 500 and self.status_code not in (408, 429)
 
 
 class HttpParams(BaseModel):
@@ -40,7 +53,8 @@ class HttpRequest(Actuator[HttpParams]):
         if response.status_code != p.expected_status:
             raise HttpCallError(
                 f"{p.method} {p.url} answered {response.status_code}, "
-                f"expected {p.expected_status}: {response.text[:200]}"
+                f"expected {p.expected_status}: {response.text[:200]}",
+                response.status_code,
             )
         return {"status": response.status_code, "body": response.text[:2000]}
 

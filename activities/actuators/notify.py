@@ -56,5 +56,5 @@ class NotifyWebhook(Actuator[WebhookParams]):
             str(p.url), json={"text": p.text}, headers={"Idempotency-Key": ctx.idempotency_key}
         )
         if response.status_code >= 300:
-            raise HttpCallError(f"webhook answered {response.status_code}")
+            raise HttpCallError(f"webhook answered {response.status_code}", response.status_code)
         return {"status": response.status_code}

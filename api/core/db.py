@@ -88,6 +88,8 @@ def make_engine(url: str, connect_args: Mapping[str, Any] | None = None) -> Engi
         # Each connection to an in-memory database would be a separate, empty database.
         engine = create_engine(url, connect_args=extra, poolclass=StaticPool)
     else:
+        # A fresh state folder: create the database's directory rather than fail to open it.
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args=extra)
     event.listen(engine, "connect", _set_sqlite_pragmas)
     return engine

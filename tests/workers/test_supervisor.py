@@ -247,10 +247,11 @@ def read_lines(stream: IO[str], lines: queue.Queue[str | None]) -> None:
 
 @pytest.mark.slow
 def test_steward_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
-    """Needs ``api.main`` and ``workers.worker``: the whole stack, as a user runs it."""
+    """The whole stack as a user runs it: ``steward up``, then ``steward demo``, then Ctrl-C."""
     env = stack_env(tmp_path / "home")
+    steward = str(Path(PYTHON).parent / "steward")
     supervisor = subprocess.Popen(
-        [PYTHON, "-m", "workers.supervisor"],
+        [steward, "up"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -273,6 +274,17 @@ def test_steward_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> Non
         assert wait_for(HttpOk(f"http://127.0.0.1:{env['STEWARD_TEMPORAL_UI_PORT']}/"))
         assert httpx.get(f"http://127.0.0.1:{env['STEWARD_API_PORT']}/healthz").status_code == 200
         assert f"http://127.0.0.1:{env['STEWARD_API_PORT']}/docs" in output
+        assert (tmp_path / "home" / "admin.key").read_text().startswith("stw_")
+
+        demo = subprocess.run(
+            [steward, "demo"],
+            env={**env, "COLUMNS": "200"},
+            capture_output=True,
+            text=True,
+            timeout=150,
+        )
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        assert demo.stdout.count("resolved") == 4 and demo.stdout.count("rolled_back") == 2
 
         supervisor.send_signal(signal.SIGINT)
         assert supervisor.wait(timeout=45) == 0

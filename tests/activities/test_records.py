@@ -1,0 +1,105 @@
+"""Record activities are idempotent upserts, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from activities.records.activities import RecordActivities
+from activities.types import ApprovalRecord, ApprovalRequirement, IncidentRecord, StepRecord, Vote
+from api.core.db import make_engine
+from api.models import Approval, ApprovalVote, Incident, Step
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC).isoformat()
+
+
+@pytest.fixture
+def records_engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+def incident(status: str, outcome: dict[str, str] | None = None) -> IncidentRecord:
+    return IncidentRecord(
+        "inc-r1",
+        "demo",
+        "errors",
+        "high",
+        "error_burst",
+        "apply",
+        status,
+        "tester",
+        NOW,
+        outcome=outcome,
+    )
+
+
+def test_incident_and_step_records_are_upserts(records_engine: Engine) -> None:
+    records = RecordActivities(records_engine)
+    records.record_incident(incident("running"))
+    records.record_incident(incident("running"))  # a retried activity
+    step = StepRecord("inc-r1", 1, "act", "demo.scale", "gated", {"replicas": 4}, "warn")
+    records.record_step(step)
+    step.status, step.result = "applied", {"replicas": 4}
+    records.record_step(step)
+    records.record_step(step)
+    records.record_incident(incident("resolved", {"status": "resolved"}))
+    with Session(records_engine) as session:
+        row = session.get(Incident, "inc-r1")
+        assert row is not None and row.status == "resolved"
+        assert row.outcome == {"status": "resolved"}
+        steps = session.exec(select(Step)).all()
+        assert [(s.step, s.status, s.result) for s in steps] == [(1, "applied", {"replicas": 4})]
+
+
+def test_approval_records_add_each_vote_once(records_engine: Engine) -> None:
+    records = RecordActivities(records_engine)
+    records.record_incident(incident("awaiting_approval"))
+    requirement = ApprovalRequirement(quorum=2, roles=["operator"], timeout_seconds=600)
+    opened = ApprovalRecord(
+        "inc-r1",
+        1,
+        "demo.restart",
+        {"service": "demo"},
+        "critical",
+        ["tier critical"],
+        requirement,
+        "pending",
+        NOW,
+    )
+    records.record_approval(opened)
+    records.record_approval(opened)
+    first = Vote("olivia", ["operator"], "approve", "ok")
+    voted = ApprovalRecord(
+        "inc-r1", 1, "demo.restart", {}, "", [], requirement, "pending", NOW, [first]
+    )
+    records.record_approval(voted)
+    records.record_approval(voted)
+    second = Vote("oscar", ["operator"], "approve")
+    done = ApprovalRecord(
+        "inc-r1",
+        1,
+        "demo.restart",
+        {},
+        "",
+        [],
+        requirement,
+        "approved",
+        NOW,
+        [first, second],
+        "approved by olivia, oscar",
+    )
+    records.record_approval(done)
+    with Session(records_engine) as session:
+        approval = session.get(Approval, "inc-r1.1")
+        assert approval is not None
+        assert (approval.status, approval.quorum, approval.tier) == ("approved", 2, "critical")
+        assert approval.decided_reason == "approved by olivia, oscar"
+        assert approval.expires_at.timestamp() - approval.requested_at.timestamp() == 600
+        votes = session.exec(select(ApprovalVote).order_by(ApprovalVote.id)).all()
+        assert [v.principal for v in votes] == ["olivia", "oscar"]
