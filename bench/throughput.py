@@ -38,6 +38,7 @@ from api.core.db import get_engine
 from api.core.settings import get_settings
 from bench.bare import Bare, noop
 from bench.playbooks import ThreeActions
+from workers.stack.specs import temporal_server_argv
 from workers.worker import build_worker
 from workflows.types import IncidentInput
 
@@ -53,24 +54,7 @@ def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
     """Start the dev server the way ``steward up`` does and wait for its port."""
     binary = shutil.which("temporal") or str(Path(sys.executable).parent / "temporal")
     process = subprocess.Popen(
-        [
-            binary,
-            "server",
-            "start-dev",
-            "--headless",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--db-filename",
-            str(home / "temporal.db"),
-            "--log-level",
-            "error",
-            "--sqlite-pragma",
-            "journal_mode=wal",
-            "--sqlite-pragma",
-            "synchronous=normal",
-        ],
+        temporal_server_argv(binary, home / "temporal.db", port),
         stdout=subprocess.DEVNULL,
     )
     return process

@@ -25,6 +25,7 @@ from api.models import Approval
 from tests.conftest import binary
 from tests.support.servers import free_port, port_accepts_connections
 from tests.workflows.helpers import incident_input, start, wait_for_approval
+from workers.stack.specs import temporal_server_argv
 from workers.worker import build_worker
 from workflows.types import ApprovalDecision, PlaybookOutcome
 
@@ -92,24 +93,7 @@ class DevServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [
-                binary("temporal"),
-                "server",
-                "start-dev",
-                "--headless",
-                "--ip",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--db-filename",
-                str(self.db),
-                "--log-level",
-                "error",
-                "--sqlite-pragma",
-                "journal_mode=wal",
-                "--sqlite-pragma",
-                "synchronous=normal",
-            ],
+            temporal_server_argv(binary("temporal"), self.db, self.port),
             stdout=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60

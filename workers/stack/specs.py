@@ -101,6 +101,43 @@ def temporal_ui_url(settings: Settings) -> str:
     return f"http://127.0.0.1:{settings.temporal_ui_port}"
 
 
+def temporal_server_argv(
+    binary: Path | str, db_file: Path, port: int, *, ui_port: int | None = None
+) -> tuple[str, ...]:
+    """Return the command line of a file-backed ``temporal server start-dev``.
+
+    Args:
+        binary: The ``temporal`` CLI.
+        db_file: SQLite file that keeps the server's state across restarts.
+        port: Frontend gRPC port on 127.0.0.1.
+        ui_port: Web UI port; ``None`` runs headless.
+    """
+    ui = ("--ui-port", str(ui_port)) if ui_port is not None else ("--headless",)
+    return (
+        str(binary),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(db_file),
+        # WAL with normal sync roughly triples workflow throughput on a SQLite file.
+        "--sqlite-pragma",
+        "journal_mode=wal",
+        "--sqlite-pragma",
+        "synchronous=normal",
+        # Eager activities: the first activity task rides back on the workflow task's
+        # completion instead of a separate poll round trip.
+        "--dynamic-config-value",
+        "system.enableActivityEagerExecution=true",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *ui,
+        "--log-level",
+        "warn",
+    )
+
+
 def build_child_specs(settings: Settings, temporal_bin: Path, home: Path) -> list[ChildSpec]:
     """Return the stack's processes in start order: Temporal, demo target, worker, API.
 
@@ -114,25 +151,8 @@ def build_child_specs(settings: Settings, temporal_bin: Path, home: Path) -> lis
     python = sys.executable
     temporal = ChildSpec(
         name="temporal",
-        argv=(
-            str(temporal_bin),
-            "server",
-            "start-dev",
-            "--db-filename",
-            str(home / "temporal.db"),
-            # WAL with normal sync roughly triples workflow throughput on a SQLite file.
-            "--sqlite-pragma",
-            "journal_mode=wal",
-            "--sqlite-pragma",
-            "synchronous=normal",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(grpc_port),
-            "--ui-port",
-            str(settings.temporal_ui_port),
-            "--log-level",
-            "warn",
+        argv=temporal_server_argv(
+            temporal_bin, home / "temporal.db", grpc_port, ui_port=settings.temporal_ui_port
         ),
         ready=PortOpen("127.0.0.1", grpc_port),
         ready_timeout=TEMPORAL_READY_TIMEOUT_SECONDS,
