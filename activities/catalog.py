@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine
 
 from activities.actuators.activities import ActuatorActivities
+from activities.ledger.simulation import SimulationActivities
+from activities.ledger.writer import LedgerWriter
 from activities.policy.engine import PolicyEngine
+from activities.policy.facts import make_facts_gatherer
 from activities.policy.gate import GateActivities
 from activities.policy.signing import DecisionSigner
-from activities.records.activities import RecordActivities, make_stats_gatherer
+from activities.records.activities import RecordActivities
+from api.core.audit_keys import ledger_signer
 from api.core.settings import Settings
 
 
@@ -28,9 +33,11 @@ def build_activities(
         policy: The policy engine the gate evaluates with.
     """
     signer = DecisionSigner(settings.resolved_signing_key())
-    gate = GateActivities(policy, signer, settings, make_stats_gatherer(engine))
+    gate = GateActivities(policy, signer, settings, make_facts_gatherer(engine, settings))
     actuators = ActuatorActivities(http, settings, signer)
-    records = RecordActivities(engine)
+    ledger = LedgerWriter(engine, ledger_signer(settings), lambda: _policy_dir(policy))
+    records = RecordActivities(engine, ledger)
+    simulation = SimulationActivities(engine, ledger)
     return [
         gate.gate,
         gate.authorize,
@@ -41,4 +48,14 @@ def build_activities(
         records.record_incident,
         records.record_step,
         records.record_approval,
+        simulation.recorded_gates,
+        simulation.evaluate_policy,
+        simulation.record_simulation,
     ]
+
+
+def _policy_dir(policy: PolicyEngine) -> Path | None:
+    """The directory the engine's current bundle came from (embedded engines have one)."""
+    bundle = getattr(policy, "bundle", None)
+    directory = getattr(bundle, "directory", None)
+    return Path(directory) if directory is not None else None

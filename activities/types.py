@@ -156,6 +156,8 @@ class StepRecord:
     before: dict[str, Any] | None = None
     result: dict[str, Any] | None = None
     error: str | None = None
+    # The exact gate input behind ``decision``, for the evidence ledger and what-if replays.
+    gate_input: dict[str, Any] | None = None
 
 
 @dataclass

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from sqlmodel import Session
@@ -86,10 +86,13 @@ _UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
 
 def _presented_key_id(token: str) -> str | None:
     parts = token.strip().split("_")
-    if len(parts) >= 3 and parts[0] == TOKEN_PREFIX and len(parts[1]) == KEY_ID_HEX_CHARS:
-        if all(ch in "0123456789abcdef" for ch in parts[1]):
-            return parts[1]
-    return None
+    well_formed = (
+        len(parts) >= 3
+        and parts[0] == TOKEN_PREFIX
+        and len(parts[1]) == KEY_ID_HEX_CHARS
+        and all(ch in "0123456789abcdef" for ch in parts[1])
+    )
+    return parts[1] if well_formed else None
 
 
 def current_principal(
@@ -190,33 +193,35 @@ def public(why: str) -> Any:
     return Depends(no_api_key_needed)
 
 
-def _declared_permissions(dependant: Dependant) -> list[str]:
-    found = [
-        getattr(sub.call, PERMISSION_ATTRIBUTE)
-        for sub in dependant.dependencies
-        if hasattr(sub.call, PERMISSION_ATTRIBUTE)
-    ]
+def _declared_permissions(dependant: Dependant, seen: set[int] | None = None) -> list[str]:
+    seen = set() if seen is None else seen
+    found: list[str] = []
     for sub in dependant.dependencies:
-        found.extend(_declared_permissions(sub))
+        # A router-level guard also appears in each route's own list: count each guard once.
+        if hasattr(sub.call, PERMISSION_ATTRIBUTE) and id(sub.call) not in seen:
+            seen.add(id(sub.call))
+            found.append(getattr(sub.call, PERMISSION_ATTRIBUTE))
+        found.extend(_declared_permissions(sub, seen))
     return found
 
 
-def check_every_route_is_guarded(app: FastAPI) -> None:
-    """Refuse an app with a route that names no permission (or more than one).
+def guarded(router: APIRouter) -> APIRouter:
+    """Return ``router`` after checking that each of its routes names exactly one permission.
 
-    Also writes each route's permission into its OpenAPI operation as ``x-steward-permission``
-    so that clients and the access-control test read the matrix from the schema.
+    Also writes each route's permission into its OpenAPI operation as ``x-steward-permission``,
+    so that clients and the access-control test read the matrix from the schema. Include
+    every router through it: ``app.include_router(guarded(router))``.
 
     Raises:
-        RuntimeError: Naming the unguarded or ambiguous routes.
+        RuntimeError: Naming the routes that declare no permission, or more than one.
     """
     problems: list[str] = []
-    for route in app.routes:
+    for route in router.routes:
         if not isinstance(route, APIRoute):
             continue
         declared = _declared_permissions(route.dependant)
-        label = f"{','.join(sorted(route.methods))} {route.path}"
         if len(declared) != 1:
+            label = f"{','.join(sorted(route.methods or ()))} {route.path}"
             problems.append(f"{label} declares {len(declared)} permissions")
             continue
         route.openapi_extra = {**(route.openapi_extra or {}), OPENAPI_PERMISSION_KEY: declared[0]}
@@ -225,3 +230,4 @@ def check_every_route_is_guarded(app: FastAPI) -> None:
             "every route needs exactly one allow(...) or public(...) dependency: "
             + "; ".join(problems)
         )
+    return router

@@ -18,6 +18,10 @@ from api.core.db import get_engine
 from api.core.refusals import REFUSAL_STATUSES, Refusal, record_refusal
 
 RefusalRecorder = Callable[[Refusal], Awaitable[None]]
+# Before answering 413 the rest of a moderately oversized body is read and dropped, so that the
+# client, still sending, gets the answer instead of a reset connection. Beyond this multiple of
+# the limit the answer goes out at once: the server is nobody's sink.
+DRAIN_LIMIT_FACTOR = 4
 
 
 async def record_in_database(refusal: Refusal) -> None:
@@ -31,9 +35,12 @@ def route_template(app: FastAPI, scope: Scope) -> str:
     if matched is not None and hasattr(matched, "path"):
         return str(matched.path)
     for route in app.router.routes:
-        match, _ = route.matches(scope)
-        if match == Match.FULL and hasattr(route, "path"):
-            return str(route.path)
+        match, child_scope = route.matches(scope)
+        if match == Match.FULL:
+            # Included routers answer for their routes: the matched route is in the child scope.
+            found = child_scope.get("route", route)
+            if hasattr(found, "path"):
+                return str(found.path)
     return str(scope.get("path", ""))
 
 
@@ -77,6 +84,8 @@ class BodySizeLimitMiddleware:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            if int(declared) <= self.max_bytes * DRAIN_LIMIT_FACTOR:
+                await _drain(receive, self.max_bytes * DRAIN_LIMIT_FACTOR)
             await self._refuse(scope, receive, send, f"declares {int(declared)} bytes")
             return
         buffered: list[Message] = []
@@ -88,6 +97,8 @@ class BodySizeLimitMiddleware:
                 break
             size += len(message.get("body", b""))
             if size > self.max_bytes:
+                if message.get("more_body", False):
+                    await _drain(receive, self.max_bytes * DRAIN_LIMIT_FACTOR - size)
                 await self._refuse(scope, receive, send, f"sent more than {self.max_bytes} bytes")
                 return
             if not message.get("more_body", False):
@@ -105,8 +116,21 @@ class BodySizeLimitMiddleware:
                 client=_client(scope),
             )
         )
-        response = JSONResponse({"detail": detail}, status_code=413, headers={"Connection": "close"})
+        response = JSONResponse(
+            {"detail": detail}, status_code=413, headers={"Connection": "close"}
+        )
         await response(scope, receive, send)
+
+
+async def _drain(receive: Receive, budget: int) -> None:
+    """Read and drop the rest of a request body, at most ``budget`` more bytes."""
+    while budget > 0:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        budget -= len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 def _replay(buffered: list[Message], receive: Receive) -> Receive:
@@ -127,6 +151,7 @@ def install_refusal_recording(app: FastAPI, recorder: RefusalRecorder = record_i
     async def record_then_answer(request: Request, exc: Any) -> Response:
         if isinstance(exc, StarletteHTTPException) and exc.status_code in REFUSAL_STATUSES:
             principal: Principal | None = getattr(request.state, "principal", None)
+            key_id = getattr(exc, "key_id", None) or (principal.key_id if principal else None)
             await recorder(
                 Refusal(
                     method=request.method,
@@ -134,7 +159,7 @@ def install_refusal_recording(app: FastAPI, recorder: RefusalRecorder = record_i
                     status=exc.status_code,
                     reason=getattr(exc, "reason", None) or str(exc.detail),
                     principal=principal.name if principal else None,
-                    key_id=getattr(exc, "key_id", None) or (principal.key_id if principal else None),
+                    key_id=key_id,
                     client=_client(request.scope),
                 )
             )

@@ -2,21 +2,76 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
-from api.routes import approvals, health, incidents
+from api.core.db import get_engine
+from api.core.ratelimit import TokenBucketLimiter
+from api.core.settings import get_settings
+from api.deps import guarded
+from api.guards import BodySizeLimitMiddleware, install_refusal_recording, route_template
+from api.routes import (
+    approvals,
+    audit,
+    health,
+    incidents,
+    keys,
+    policy,
+    refusals,
+    slack,
+    slack_links,
+)
+from api.slack.notifier import SlackNotifier, make_web_client
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Run the Slack notifier beside the API when Slack is configured."""
+    settings = get_settings()
+    if not settings.slack_enabled:
+        app.state.slack = None
+        yield
+        return
+    notifier = SlackNotifier(settings, get_engine(), make_web_client(settings))
+    app.state.slack = notifier
+    stop = asyncio.Event()
+    task = asyncio.create_task(notifier.run(stop), name="slack-notifier")
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
 
 def create_app() -> FastAPI:
-    """Build the FastAPI application."""
+    """Build the FastAPI application.
+
+    Raises:
+        RuntimeError: A route declares no permission (see ``api.deps.allow``).
+    """
+    settings = get_settings()
     app = FastAPI(
         title="Steward",
         version="0.1.0",
         description="Durable, policy-gated remediation: incidents, playbooks and approvals.",
+        lifespan=_lifespan,
     )
-    app.include_router(health.router)
-    app.include_router(incidents.router)
-    app.include_router(approvals.router)
+    app.state.slack = None
+    app.state.rate_limiter = TokenBucketLimiter(
+        settings.rate_limit_per_minute, settings.rate_limit_burst
+    )
+    for module in (health, incidents, approvals, keys, refusals, slack_links, slack, audit):
+        app.include_router(guarded(module.router))
+    app.include_router(guarded(policy.router))
+    install_refusal_recording(app)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        route_of=lambda scope: route_template(app, scope),
+    )
     return app
 
 

@@ -23,6 +23,8 @@ from api.core.db import get_engine
 from api.core.settings import Settings, get_settings
 from api.core.temporal import connect
 from workflows.playbooks import PLAYBOOKS
+from workflows.simulation import PolicySimulation
+from workflows.undo import UndoIncident
 
 logger = logging.getLogger("steward.worker")
 
@@ -67,7 +69,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[*PLAYBOOKS.values(), *extra_workflows],
+        workflows=[*PLAYBOOKS.values(), UndoIncident, PolicySimulation, *extra_workflows],
         activities=build_activities(settings, engine, http, policy),
         workflow_runner=workflow_runner(),
         # Record activities use the synchronous database API: give them threads.

@@ -1,4 +1,9 @@
-"""The state of one pending approval inside a playbook (pure, deterministic)."""
+"""The state of one pending approval inside a playbook (pure, deterministic).
+
+Eligibility is the policy's: the decision's :class:`ApprovalRequirement` names the roles,
+the principals (from teams and service ownership), who is excluded (four-eyes) and the
+escalation chain. This module only enforces it, stage by stage.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.policy.types import ApproverGroup
     from activities.types import ApprovalRequirement, Vote
 
 from workflows.types import ApprovalDecision
@@ -19,7 +25,11 @@ INVALID = "InvalidDecision"
 
 @dataclass
 class PendingApproval:
-    """Votes collected so far for one step, and whether the step is decided."""
+    """Votes collected so far for one step, and whether the step is decided.
+
+    Attributes:
+        stage: Index into ``requirement.stages()``: 0 until the first escalation.
+    """
 
     step: int
     actuator: str
@@ -28,6 +38,12 @@ class PendingApproval:
     status: str = "pending"  # pending | approved | rejected | timeout
     votes: list[Vote] = field(default_factory=list)
     reason: str | None = None
+    stage: int = 0
+
+    @property
+    def group(self) -> ApproverGroup:
+        """The approver group currently asked."""
+        return self.requirement.stages()[self.stage]
 
     def refusal(self, d: ApprovalDecision) -> ApplicationError | None:
         """Return why ``d`` may not be counted, or None when it may.
@@ -40,18 +56,29 @@ class PendingApproval:
             )
         if d.decision not in ("approve", "reject"):
             return ApplicationError("decision must be 'approve' or 'reject'", type=INVALID)
-        eligible = set(self.requirement.roles)
-        if not eligible & set(d.roles):
-            return ApplicationError(
+        group = self.group
+        if not group.has_role(d.roles):
+            return _not_eligible(
                 f"{d.principal} may not decide this approval: it needs one of the roles "
-                f"{', '.join(sorted(eligible))}",
-                type=NOT_ELIGIBLE,
+                f"{', '.join(sorted(group.roles))}"
+            )
+        if not group.names(d.principal):
+            teams = ", ".join(group.teams) or "the named approvers"
+            return _not_eligible(
+                f"{d.principal} may not decide this approval: it needs a member of {teams}"
+            )
+        if d.decision == "approve" and d.principal in self._excluded():
+            return _not_eligible(
+                f"{d.principal} may not approve this action: four-eyes excludes "
+                "the principal who opened the incident"
             )
         if any(v.principal == d.principal for v in self.votes):
-            return ApplicationError(
-                f"{d.principal} has already voted on this approval", type=NOT_ELIGIBLE
-            )
+            return _not_eligible(f"{d.principal} has already voted on this approval")
         return None
+
+    def _excluded(self) -> set[str]:
+        # The opener is excluded even when a policy forgets to say so.
+        return {*self.requirement.excluded_principals, self.opened_by}
 
     def count(self, d: ApprovalDecision) -> str:
         """Add a validated vote and return the resulting status."""
@@ -62,3 +89,14 @@ class PendingApproval:
             approvers = ", ".join(v.principal for v in self.votes if v.decision == "approve")
             self.status, self.reason = "approved", f"approved by {approvers}"
         return self.status
+
+    def escalate(self) -> bool:
+        """Move to the next approver group; False when there is none left."""
+        if self.stage + 1 >= len(self.requirement.stages()):
+            return False
+        self.stage += 1
+        return True
+
+
+def _not_eligible(message: str) -> ApplicationError:
+    return ApplicationError(message, type=NOT_ELIGIBLE)

@@ -167,6 +167,7 @@ class Playbook(PlaybookRecords):
         record = StepRecord(
             self._incident_id, step, "act", actuator, "gated", params, gate.tier, asdict(decision)
         )
+        record.gate_input = asdict(gate.gate_input)  # the ledger keeps what the policy saw
         if decision.outcome == "deny":
             await self._record_step(record, status="denied", error="; ".join(decision.reasons))
             raise PlaybookStopped("denied", f"{actuator} denied: {'; '.join(decision.reasons)}")
@@ -290,14 +291,14 @@ class Playbook(PlaybookRecords):
         await self._record_step(record, status="awaiting_approval")
         await self._record_approval(approval, gate)
         await self._record_incident("awaiting_approval")
-        try:
-            await workflow.wait_condition(
-                lambda: approval.status != "pending",
-                timeout=timedelta(seconds=requirement.timeout_seconds),
-            )
-        except TimeoutError:
-            approval.status, approval.reason = "timeout", "timeout"
-            await self._record_approval(approval)
+        while approval.status == "pending":
+            try:
+                await workflow.wait_condition(
+                    lambda: approval.status != "pending",
+                    timeout=timedelta(seconds=approval.group.timeout_seconds),
+                )
+            except TimeoutError:
+                await self._escalate(record, approval)
         self._status = "running"
         await self._record_incident("running")
         if approval.status != "approved":
@@ -316,6 +317,20 @@ class Playbook(PlaybookRecords):
             ),
             result_type=Authorization,
             start_to_close_timeout=self.local_timeout,
+        )
+
+    async def _escalate(self, record: StepRecord, approval: PendingApproval) -> None:
+        """Hand the approval to the next group, or time it out after the last one."""
+        if not approval.escalate():
+            # Escalations are on the step record; the verdict reads the same either way.
+            approval.status, approval.reason = "timeout", "timeout"
+            await self._record_approval(approval)
+            return
+        # Earlier votes keep counting; the step record shows who may decide now.
+        group = approval.group
+        escalation = {"stage": approval.stage, "roles": group.roles, "teams": group.teams}
+        await self._record_step(
+            record, result={"escalated": {**escalation, "principals": group.principals}}
         )
 
     async def _compensate(self, reason: str) -> PlaybookOutcome:

@@ -14,11 +14,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from regopy import Bundle, Interpreter, LogLevel, RegoError
-from regopy.rego_shared import rego_bundle_query, rego_free_output, rego_output_string
+from regopy.rego_shared import (
+    rego_bundle_query,
+    rego_free_output,
+    rego_output_string,
+    rego_query,
+)
 
 from api.core.settings import get_settings
 
 BUNDLE_QUERY = "decision := data.steward.gate.decision"
+# The policy's own check of its data; a policy without the rule has nothing to report.
+DATA_PROBLEMS_QUERY = "problems := data.steward.gate.data_problems"
 DECISION_VAR = "decision"
 DATA_FILE = "data.json"
 UNDEFINED = "undefined"
@@ -174,7 +181,8 @@ class PolicyBundle:
 
         Raises:
             PolicyError: A file is unreadable, ``data.json`` is not a JSON object, a module
-                does not compile, or the query fails to evaluate on an empty input.
+                does not compile, the query fails to evaluate on an empty input, or the
+                policy finds problems in its data (``data_problems``).
         """
         directory = Path(get_settings().policy_dir if policy_dir is None else policy_dir)
         if not directory.is_dir():
@@ -200,6 +208,7 @@ class PolicyBundle:
         if not bundle.ok():
             raise PolicyError(f"{directory}: regopy could not build the bundle")
         _smoke_test(bundle, modules)
+        _check_data(builder)
         return cls(directory, sorted(contents), bundle_sha256(contents), bundle)
 
 
@@ -233,3 +242,20 @@ def _smoke_test(bundle: Bundle, modules: dict[str, bytes]) -> None:
     error = output_error(raw)
     if error is not None:
         raise PolicyError(f"evaluation fails: {error}")
+
+
+def _check_data(builder: Interpreter) -> None:
+    """Refuse data the policy itself calls invalid: decisions do not check it again."""
+    output = rego_query(builder._impl, DATA_PROBLEMS_QUERY)
+    try:
+        raw = rego_output_string(output)
+    finally:
+        rego_free_output(output)
+    if raw.strip() == UNDEFINED:
+        return
+    error = output_error(raw)
+    if error is not None:
+        raise PolicyError(f"checking {DATA_FILE} fails: {error}")
+    problems = json.loads(raw)["bindings"]["problems"]
+    if problems:
+        raise PolicyError(f"{DATA_FILE}: " + "; ".join(str(p) for p in problems))

@@ -1,8 +1,10 @@
 """Policy engines: turn a gate input into a decision, failing closed.
 
-The embedded engine evaluates a prebuilt regopy bundle in process. regopy interpreters
-are not thread-safe (one shared interpreter segfaults), so each thread gets its own; the
-compiled bundle itself is shared read-only.
+Two engines share one interface, chosen by ``STEWARD_POLICY_ENGINE`` (see
+``activities.policy.factory``): the embedded one here, and the OPA server one in
+``activities.policy.remote``. The embedded engine evaluates a prebuilt regopy bundle in
+process. regopy interpreters are not thread-safe (one shared interpreter segfaults), so
+each thread gets its own; the compiled bundle itself is shared read-only.
 """
 
 from __future__ import annotations
@@ -19,18 +21,17 @@ from typing import Any
 from regopy import Input, Interpreter
 
 from activities.policy.bundle import (
-    DECISION_VAR,
-    UNDEFINED,
     PolicyBundle,
     PolicyError,
     new_interpreter,
-    output_error,
     query_raw,
     rego_error_message,
 )
-from activities.policy.types import ApprovalRequirement, Decision, GateInput
+from activities.policy.decision import decision_from_output, deny
+from activities.policy.types import Decision, GateInput
 
 __all__ = [
+    "Decision",
     "EmbeddedPolicyEngine",
     "PolicyBundle",
     "PolicyEngine",
@@ -42,8 +43,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-OUTCOMES = ("allow", "approval_required", "deny")
 
 
 def gate_input_to_dict(gate_input: GateInput) -> dict[str, Any]:
@@ -67,15 +66,20 @@ def input_sha256(gate_input: GateInput) -> str:
 
 
 class PolicyEngine(ABC):
-    """Decides gate inputs. Implementations never raise from :meth:`evaluate`."""
+    """Decides gate inputs. Implementations never raise from :meth:`decide`."""
 
     @property
     @abstractmethod
+    def bundle(self) -> PolicyBundle:
+        """The policy bundle currently deciding (its directory, files and hash)."""
+
+    @property
     def bundle_sha256(self) -> str:
         """Hash of the policy bundle currently deciding."""
+        return self.bundle.sha256
 
     @abstractmethod
-    def evaluate(self, gate_input: GateInput) -> Decision:
+    async def decide(self, gate_input: GateInput) -> Decision:
         """Return the decision for ``gate_input``; any failure is a deny."""
 
     @abstractmethod
@@ -85,6 +89,10 @@ class PolicyEngine(ABC):
         Raises:
             PolicyError: The new policy does not compile; the old one stays active.
         """
+
+    @abstractmethod
+    async def aclose(self) -> None:
+        """Release the engine's connections."""
 
 
 class EmbeddedPolicyEngine(PolicyEngine):
@@ -100,11 +108,6 @@ class EmbeddedPolicyEngine(PolicyEngine):
         self._dir = self._bundle.directory
         self._reload_lock = threading.Lock()
         self._local = threading.local()
-
-    @property
-    def bundle_sha256(self) -> str:
-        """Hash of the policy bundle currently deciding."""
-        return self._bundle.sha256
 
     @property
     def bundle(self) -> PolicyBundle:
@@ -126,6 +129,18 @@ class EmbeddedPolicyEngine(PolicyEngine):
             log.info("policy bundle %s replaces %s", fresh.sha256, previous.sha256)
         return fresh.sha256
 
+    async def aclose(self) -> None:
+        """Nothing to release: the embedded engine holds no connections."""
+        return None
+
+    async def decide(self, gate_input: GateInput) -> Decision:
+        """Return the decision for ``gate_input`` (see :meth:`evaluate`).
+
+        It runs on the caller's thread: a decision takes about a millisecond, less than
+        handing it to another thread would.
+        """
+        return self.evaluate(gate_input)
+
     def evaluate(self, gate_input: GateInput) -> Decision:
         """Return the decision for ``gate_input``; errors and odd results become denies.
 
@@ -136,7 +151,7 @@ class EmbeddedPolicyEngine(PolicyEngine):
         try:
             text = canonical_json(gate_input_to_dict(gate_input))
         except (TypeError, ValueError) as exc:
-            return _deny(bundle.sha256, "", "invalid_input", f"invalid input: {exc}")
+            return deny(bundle.sha256, "", "invalid_input", f"invalid input: {exc}")
         in_sha = hashlib.sha256(text.encode()).hexdigest()
         try:
             interpreter = self._interpreter()
@@ -148,7 +163,7 @@ class EmbeddedPolicyEngine(PolicyEngine):
         except Exception as exc:  # regopy raises RegoError, ctypes others; none may escape.
             message = rego_error_message(str(exc))
             log.warning("policy evaluation failed: %s", message)
-            return _deny(bundle.sha256, in_sha, "evaluation_error", f"policy error: {message}")
+            return deny(bundle.sha256, in_sha, "evaluation_error", f"policy error: {message}")
         return decision_from_output(raw, bundle.sha256, in_sha)
 
     def _interpreter(self) -> Interpreter:
@@ -157,111 +172,3 @@ class EmbeddedPolicyEngine(PolicyEngine):
             interpreter = new_interpreter()
             self._local.interpreter = interpreter
         return interpreter
-
-
-def decision_from_output(raw: str, bundle_sha: str, in_sha: str) -> Decision:
-    """Turn regopy's raw output for the bundle query into a Decision, failing closed.
-
-    Args:
-        raw: ``undefined``, a JSON result whose ``decision`` binding is the document, or
-            an error tree.
-        bundle_sha: Hash of the bundle that produced ``raw``.
-        in_sha: Hash of the canonical gate input.
-
-    Returns:
-        The policy's decision, or a deny naming why the output could not be trusted.
-    """
-    if raw.strip() == UNDEFINED:
-        return _deny(bundle_sha, in_sha, "undefined_decision", "undefined decision")
-    error = output_error(raw)
-    if error is not None:
-        log.warning("policy evaluation failed: %s", error)
-        return _deny(bundle_sha, in_sha, "evaluation_error", f"policy error: {error}")
-    try:
-        result = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        return _malformed(bundle_sha, in_sha, f"output is not JSON ({exc.msg})")
-    if isinstance(result, list):
-        if len(result) != 1:
-            return _malformed(bundle_sha, in_sha, f"{len(result)} results instead of one")
-        result = result[0]
-    bindings = result.get("bindings") if isinstance(result, dict) else None
-    if not isinstance(bindings, dict) or DECISION_VAR not in bindings:
-        return _deny(bundle_sha, in_sha, "undefined_decision", "undefined decision")
-    try:
-        return _parse_decision(bindings[DECISION_VAR], bundle_sha, in_sha)
-    except _MalformedError as exc:
-        return _malformed(bundle_sha, in_sha, str(exc))
-
-
-class _MalformedError(ValueError):
-    """The decision document does not have the agreed shape."""
-
-
-def _parse_decision(doc: Any, bundle_sha: str, in_sha: str) -> Decision:
-    if not isinstance(doc, dict):
-        raise _MalformedError(f"expected an object, got {type(doc).__name__}")
-    missing = sorted({"outcome", "reasons", "approval", "rules"} - doc.keys())
-    if missing:
-        raise _MalformedError(f"missing {', '.join(missing)}")
-    outcome = doc["outcome"]
-    if outcome not in OUTCOMES:
-        raise _MalformedError(f"outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")
-    reasons = _strings(doc["reasons"], "reasons")
-    rules = _strings(doc["rules"], "rules")
-    approval = None
-    if outcome == "approval_required":
-        approval = _approval(doc["approval"])
-    elif doc["approval"] is not None:
-        raise _MalformedError(f"approval given with outcome {outcome!r}")
-    return Decision(
-        outcome=outcome,
-        reasons=reasons,
-        bundle_sha256=bundle_sha,
-        input_sha256=in_sha,
-        approval=approval,
-        rules=rules,
-    )
-
-
-def _strings(value: Any, name: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise _MalformedError(f"{name} must be a list of strings")
-    return list(value)
-
-
-def _approval(value: Any) -> ApprovalRequirement:
-    if not isinstance(value, dict):
-        raise _MalformedError("approval_required without an approval object")
-    roles = value.get("roles")
-    if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
-        raise _MalformedError("approval.roles must be a non-empty list of strings")
-    return ApprovalRequirement(
-        quorum=_positive_int(value.get("quorum"), "approval.quorum"),
-        roles=list(roles),
-        timeout_seconds=_positive_int(value.get("timeout_seconds"), "approval.timeout_seconds"),
-    )
-
-
-def _positive_int(value: Any, name: str) -> int:
-    # bool is an int subclass, and JSON may carry 3600 as 3600.0; both need care.
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise _MalformedError(f"{name} must be a positive integer")
-    return value
-
-
-def _malformed(bundle_sha: str, in_sha: str, detail: str) -> Decision:
-    return _deny(bundle_sha, in_sha, "malformed_decision", f"malformed decision: {detail}")
-
-
-def _deny(bundle_sha: str, in_sha: str, rule: str, reason: str) -> Decision:
-    return Decision(
-        outcome="deny",
-        reasons=[reason],
-        bundle_sha256=bundle_sha,
-        input_sha256=in_sha,
-        approval=None,
-        rules=[rule],
-    )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import logging
 from typing import Any
 
 from temporalio import activity
@@ -15,12 +16,13 @@ from activities.actuators.registry import (
     get_actuator,
     parse_params,
 )
-from activities.policy.engine import PolicyEngine
+from activities.policy.engine import PolicyEngine, PolicyError
+from activities.policy.facts import FactsGatherer
 from activities.policy.signing import DecisionSigner, params_sha256
 from activities.types import Authorization, AuthorizeRequest, GateInput, GateRequest, GateResult
 from api.core.settings import Settings
 
-StatsGatherer = Callable[[str, str], dict[str, Any]]
+log = logging.getLogger(__name__)
 
 
 class GateActivities:
@@ -31,12 +33,14 @@ class GateActivities:
         engine: PolicyEngine,
         signer: DecisionSigner,
         settings: Settings,
-        gather_stats: StatsGatherer,
+        gather_facts: FactsGatherer,
     ) -> None:
         self._engine = engine
         self._signer = signer
         self._settings = settings
-        self._gather_stats = gather_stats
+        self._gather_facts = gather_facts
+        # The newest reload request this worker has acted on (see activities.policy.runtime).
+        self._reload_seen = 0
 
     def _authorization(
         self,
@@ -51,9 +55,28 @@ class GateActivities:
             )
         )
 
+    async def _follow_reloads(self, generation: int) -> None:
+        """Reload the engine once for each newer reload request an admin recorded."""
+        if generation <= self._reload_seen:
+            return
+        self._reload_seen = generation
+        try:
+            sha = await asyncio.to_thread(self._engine.reload)
+        except PolicyError as exc:
+            # The request was checked when it was made; a bundle that fails here (files
+            # changed since) is refused and the running one keeps deciding.
+            log.error(
+                "policy reload %d refused, keeping %s: %s",
+                generation,
+                self._engine.bundle_sha256,
+                exc,
+            )
+            return
+        log.info("policy reload %d: bundle %s", generation, sha)
+
     @activity.defn(name="steward.gate")
     async def gate(self, req: GateRequest) -> GateResult:
-        """Validate the call, evaluate policy, and sign an authorization when allowed.
+        """Validate the call, gather facts, evaluate policy, and sign when it allows.
 
         Raises:
             ApplicationError: non-retryable, for an unknown actuator or invalid parameters.
@@ -66,6 +89,11 @@ class GateActivities:
             raise ApplicationError(str(exc), type=kind, non_retryable=True) from exc
         clean = params.model_dump(mode="json")
         target = actuator.target(self._settings, params)
+        # The database reads block; a thread keeps them off the worker's event loop.
+        facts = await asyncio.to_thread(
+            self._gather_facts, req.actuator, req.incident.service, target
+        )
+        await self._follow_reloads(facts.reload_generation)
         gate_input = GateInput(
             action=req.actuator,
             target=target,
@@ -74,12 +102,12 @@ class GateActivities:
             incident=req.incident,
             requester=req.requester,
             mode=req.mode,
-            stats=self._gather_stats(req.actuator, target),
+            stats=facts.stats,
             time=req.time,
             workflow_id=req.workflow_id,
             step=req.step,
         )
-        decision = self._engine.evaluate(gate_input)
+        decision = await self._engine.decide(gate_input)
         authorization = None
         if decision.outcome == "allow" and req.mode == "apply":
             authorization = self._authorization(req, clean, decision.bundle_sha256, [])
@@ -97,15 +125,22 @@ class GateActivities:
     async def authorize(self, req: AuthorizeRequest) -> Authorization:
         """Sign an authorization once the votes satisfy the decision's approval requirement.
 
+        Only approvals from principals the requirement admits count: one of a stage's roles,
+        a member of that stage's principals when it names them, never an excluded principal,
+        each principal once.
+
         Raises:
             ApplicationError: non-retryable, when the votes do not satisfy the requirement.
         """
         requirement = req.decision.approval
-        eligible = set(requirement.roles) if requirement else set()
-        approvers = [
-            v.principal for v in req.votes if v.decision == "approve" and eligible & set(v.roles)
-        ]
-        if requirement is None or len(set(approvers)) < requirement.quorum:
+        approvers: list[str] = []
+        if requirement is not None:
+            stages = requirement.stages()
+            for vote in req.votes:
+                counted = vote.decision == "approve" and vote.principal not in approvers
+                if counted and requirement.admits_approval(vote.principal, vote.roles, stages):
+                    approvers.append(vote.principal)
+        if requirement is None or len(approvers) < requirement.quorum:
             raise ApplicationError(
                 "the approvals do not satisfy the policy's requirement",
                 type="Unauthorized",

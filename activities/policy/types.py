@@ -54,12 +54,72 @@ class GateInput:
 
 
 @dataclass
+class ApproverGroup:
+    """One group that may approve: the first stage, or a stage escalation moves on to.
+
+    Attributes:
+        roles: An approver needs one of these roles.
+        principals: When set, only these principals (members of the eligible teams) may
+            approve; None leaves it to the roles.
+        teams: The teams ``principals`` came from, for people reading the request.
+        timeout_seconds: How long this stage waits before escalating (or, for the last
+            stage, before the request times out and the action is rejected).
+    """
+
+    roles: list[str] = field(default_factory=lambda: ["operator"])
+    principals: list[str] | None = None
+    teams: list[str] = field(default_factory=list)
+    timeout_seconds: int = 3600
+
+    def has_role(self, roles: list[str]) -> bool:
+        """Whether someone holding ``roles`` holds one of this group's roles."""
+        return bool(set(self.roles) & set(roles))
+
+    def names(self, principal: str) -> bool:
+        """Whether this group admits ``principal`` by name (always, when it names nobody)."""
+        return self.principals is None or principal in self.principals
+
+
+@dataclass
 class ApprovalRequirement:
-    """Who must approve an action, how many of them, and for how long the request stays open."""
+    """Who must approve an action, how many of them, and for how long the request stays open.
+
+    The policy computes all of it; the workflow only enforces it. The first stage's group
+    is the requirement's own ``roles``, ``principals``, ``teams`` and ``timeout_seconds``;
+    ``escalation`` lists the groups that follow, each after the previous one timed out.
+    Approvals from every stage count towards one ``quorum`` of distinct principals.
+
+    Attributes:
+        quorum: Distinct approvals needed (N of the M eligible).
+        roles: First stage: an approver needs one of these roles.
+        timeout_seconds: First stage's wait before escalating.
+        principals: First stage: only these principals, or None for any holder of a role.
+        teams: First stage: the teams ``principals`` came from.
+        excluded_principals: Never eligible to approve (four-eyes: the incident's opener).
+        escalation: The next approver groups, in order.
+    """
 
     quorum: int = 1
     roles: list[str] = field(default_factory=lambda: ["operator"])
     timeout_seconds: int = 3600
+    principals: list[str] | None = None
+    teams: list[str] = field(default_factory=list)
+    excluded_principals: list[str] = field(default_factory=list)
+    escalation: list[ApproverGroup] = field(default_factory=list)
+
+    def stages(self) -> list[ApproverGroup]:
+        """Return every approver group in order, the first stage included."""
+        first = ApproverGroup(self.roles, self.principals, self.teams, self.timeout_seconds)
+        return [first, *self.escalation]
+
+    def admits_approval(
+        self, principal: str, roles: list[str], stages: list[ApproverGroup] | None = None
+    ) -> bool:
+        """Whether an approval by ``principal`` holding ``roles`` counts in some stage."""
+        if principal in self.excluded_principals:
+            return False
+        groups = self.stages() if stages is None else stages
+        return any(g.has_role(roles) and g.names(principal) for g in groups)
 
 
 @dataclass

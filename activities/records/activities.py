@@ -2,19 +2,22 @@
 
 They run as local activities: short, in-process writes whose results land in history as
 markers. Every write is an upsert keyed by natural ids, so a retried activity changes
-nothing twice.
+nothing twice. Each record also appends its facts to the evidence ledger, keyed the same way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio import activity
 
+from activities.ledger.writer import LedgerWriter
+from activities.records.ledger_events import approval_drafts, incident_drafts, step_drafts
 from activities.types import ApprovalRecord, IncidentRecord, StepRecord
+from api.core.audit_ledger import EntryDraft, lock_ledger
 from api.models import Approval, ApprovalVote, Incident, Step, utcnow
 
 
@@ -26,121 +29,119 @@ def parse_time(value: str) -> datetime:
 class RecordActivities:
     """Writes the workflow's progress into the app database."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, ledger: LedgerWriter) -> None:
         self._engine = engine
+        self._ledger = ledger
+
+    def _write(self, drafts: list[EntryDraft], upsert: Callable[[Session], None]) -> None:
+        """Run ``upsert`` and append the new ledger entries in one transaction.
+
+        One commit instead of two: the record and its facts land together, and SQLite takes
+        its write lock once per record.
+        """
+        fresh = self._ledger.prepare(drafts)
+        with Session(self._engine) as session:
+            if fresh:
+                lock_ledger(session)
+            upsert(session)
+            if fresh:
+                self._ledger.add(session, fresh)
+            session.commit()
+        self._ledger.remember(fresh)
 
     @activity.defn(name="steward.record_incident")
     def record_incident(self, rec: IncidentRecord) -> None:
         """Create the incident row or move it to ``rec.status``."""
-        with Session(self._engine) as session:
-            row = session.get(Incident, rec.id)
-            if row is None:
-                row = Incident(
-                    id=rec.id,
-                    service=rec.service,
-                    signal=rec.signal,
-                    severity=rec.severity,
-                    playbook=rec.playbook,
-                    mode=rec.mode,
-                    opened_by=rec.opened_by,
-                    window_start=parse_time(rec.window_start),
-                    summary=rec.summary,
-                )
-            row.status = rec.status
-            if rec.outcome is not None:
-                row.outcome = rec.outcome
-            row.updated_at = utcnow()
-            session.add(row)
-            session.commit()
+        self._write(incident_drafts(rec), lambda session: self._upsert_incident(session, rec))
+
+    @staticmethod
+    def _upsert_incident(session: Session, rec: IncidentRecord) -> None:
+        row = session.get(Incident, rec.id)
+        if row is None:
+            row = Incident(
+                id=rec.id,
+                service=rec.service,
+                signal=rec.signal,
+                severity=rec.severity,
+                playbook=rec.playbook,
+                mode=rec.mode,
+                opened_by=rec.opened_by,
+                window_start=parse_time(rec.window_start),
+                summary=rec.summary,
+            )
+        row.status = rec.status
+        if rec.outcome is not None:
+            row.outcome = rec.outcome
+        row.updated_at = utcnow()
+        session.add(row)
 
     @activity.defn(name="steward.record_step")
     def record_step(self, rec: StepRecord) -> None:
         """Create or update the step row for ``(incident, step, kind)``."""
-        with Session(self._engine) as session:
-            row = session.exec(
-                select(Step).where(
-                    Step.incident_id == rec.incident_id,
-                    Step.step == rec.step,
-                    Step.kind == rec.kind,
-                )
-            ).first()
-            if row is None:
-                row = Step(incident_id=rec.incident_id, step=rec.step, kind=rec.kind, name=rec.name)
-            row.status, row.params, row.tier = rec.status, rec.params, rec.tier
-            for name in ("decision", "before", "result", "error"):
-                value = getattr(rec, name)
-                if value is not None:
-                    setattr(row, name, value)
-            row.updated_at = utcnow()
-            session.add(row)
-            session.commit()
+        self._write(step_drafts(rec), lambda session: self._upsert_step(session, rec))
+
+    @staticmethod
+    def _upsert_step(session: Session, rec: StepRecord) -> None:
+        row = session.exec(
+            select(Step).where(
+                Step.incident_id == rec.incident_id,
+                Step.step == rec.step,
+                Step.kind == rec.kind,
+            )
+        ).first()
+        if row is None:
+            row = Step(incident_id=rec.incident_id, step=rec.step, kind=rec.kind, name=rec.name)
+        row.status, row.params, row.tier = rec.status, rec.params, rec.tier
+        for name in ("decision", "before", "result", "error"):
+            value = getattr(rec, name)
+            if value is not None:
+                setattr(row, name, value)
+        row.updated_at = utcnow()
+        session.add(row)
 
     @activity.defn(name="steward.record_approval")
     def record_approval(self, rec: ApprovalRecord) -> None:
         """Open the approval row on first sight; afterwards add new votes and the verdict."""
+        self._write(approval_drafts(rec), lambda session: self._upsert_approval(session, rec))
+
+    @staticmethod
+    def _upsert_approval(session: Session, rec: ApprovalRecord) -> None:
         approval_id = Approval.make_id(rec.incident_id, rec.step)
-        with Session(self._engine) as session:
-            row = session.get(Approval, approval_id)
-            if row is None:
-                requested = parse_time(rec.at)
-                row = Approval(
-                    id=approval_id,
-                    incident_id=rec.incident_id,
-                    step=rec.step,
-                    actuator=rec.actuator,
-                    params=rec.params,
-                    tier=rec.tier,
-                    reasons=rec.reasons,
-                    quorum=rec.requirement.quorum,
-                    roles=rec.requirement.roles,
-                    requested_at=requested,
-                    expires_at=requested + timedelta(seconds=rec.requirement.timeout_seconds),
-                )
-            if rec.status != row.status:
-                row.status = rec.status
-                if rec.status != "pending":
-                    row.decided_at = parse_time(rec.at)
-                    row.decided_reason = rec.decided_reason
-            session.add(row)
-            seen = set(
-                session.exec(
-                    select(ApprovalVote.principal).where(ApprovalVote.approval_id == approval_id)
-                ).all()
+        row = session.get(Approval, approval_id)
+        if row is None:
+            requested = parse_time(rec.at)
+            row = Approval(
+                id=approval_id,
+                incident_id=rec.incident_id,
+                step=rec.step,
+                actuator=rec.actuator,
+                params=rec.params,
+                tier=rec.tier,
+                reasons=rec.reasons,
+                quorum=rec.requirement.quorum,
+                roles=rec.requirement.roles,
+                requested_at=requested,
+                expires_at=requested + timedelta(seconds=rec.requirement.timeout_seconds),
             )
-            for vote in rec.votes:
-                if vote.principal not in seen:
-                    session.add(
-                        ApprovalVote(
-                            approval_id=approval_id,
-                            principal=vote.principal,
-                            roles=vote.roles,
-                            decision=vote.decision,
-                            comment=vote.comment,
-                        )
+        if rec.status != row.status:
+            row.status = rec.status
+            if rec.status != "pending":
+                row.decided_at = parse_time(rec.at)
+                row.decided_reason = rec.decided_reason
+        session.add(row)
+        seen = set(
+            session.exec(
+                select(ApprovalVote.principal).where(ApprovalVote.approval_id == approval_id)
+            ).all()
+        )
+        for vote in rec.votes:
+            if vote.principal not in seen:
+                session.add(
+                    ApprovalVote(
+                        approval_id=approval_id,
+                        principal=vote.principal,
+                        roles=vote.roles,
+                        decision=vote.decision,
+                        comment=vote.comment,
                     )
-            session.commit()
-
-
-def make_stats_gatherer(engine: Engine) -> Any:
-    """Return ``gather(actuator, target)``: recent applied actions, the policy's facts."""
-
-    def gather(actuator: str, target: str) -> dict[str, Any]:
-        now = utcnow()
-        with Session(engine) as session:
-
-            def applied_since(delta: timedelta, *conditions: Any) -> int:
-                query = select(func.count()).select_from(Step).join(Incident)
-                query = query.where(Step.kind == "act", Step.status == "applied")
-                query = query.where(Step.updated_at >= now - delta, *conditions)
-                return int(session.exec(query).one())
-
-            return {
-                "recent_actions": {
-                    "all_last_minute": applied_since(timedelta(minutes=1)),
-                    "actuator_target_last_hour": applied_since(
-                        timedelta(hours=1), Step.name == actuator, Incident.service == target
-                    ),
-                }
-            }
-
-    return gather
+                )

@@ -1,4 +1,8 @@
-"""``steward keys``: create, list and revoke API keys."""
+"""``steward keys``: create, list, rotate and revoke API keys (directly in the app database).
+
+These commands manage keys on the machine that holds the database, which is how the first
+admin key comes to exist; the same operations exist over HTTP for admins (``/api/v1/keys``).
+"""
 
 from __future__ import annotations
 
@@ -13,13 +17,14 @@ from rich.table import Table
 
 from api.core.apikeys import create_api_key, key_status, list_api_keys, revoke_api_key
 from api.core.db import get_engine, session_scope
+from api.core.keyrotation import MAX_ROTATION_GRACE, KeyStateError, rotate_api_key
 from api.models import ApiKey, Role, utcnow
 
 # Exit code for bad input, matching click's own usage errors.
 USAGE_ERROR = 2
 
 app = typer.Typer(
-    help="Create, list and revoke API keys. A key's secret is shown once, at creation.",
+    help="Create, list, rotate and revoke API keys. A key's secret is shown once, at creation.",
     no_args_is_help=True,
 )
 
@@ -141,3 +146,36 @@ def revoke(key_id: Annotated[str, typer.Argument(help="Id of the key to revoke."
         _fail(f"unknown API key id {key_id!r}; see: steward keys list")
     revoked_at = key.revoked_at.isoformat() if key.revoked_at else ""
     typer.echo(f"Revoked API key {key.id} ({key.principal}) at {revoked_at}.")
+
+
+@app.command("rotate")
+def rotate(
+    key_id: Annotated[str, typer.Argument(help="Id of the key to rotate.")],
+    grace_seconds: Annotated[
+        int,
+        typer.Option(
+            "--grace-seconds",
+            min=0,
+            max=int(MAX_ROTATION_GRACE.total_seconds()),
+            help="How long the old secret keeps working; 0 revokes it at once.",
+        ),
+    ] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the new key as JSON.")] = False,
+) -> None:
+    """Issue a new secret for a key's principal and roles, and retire the old key."""
+    try:
+        with session_scope(get_engine()) as session:
+            new, token, old = rotate_api_key(session, key_id, timedelta(seconds=grace_seconds))
+    except KeyError:
+        _fail(f"unknown API key id {key_id!r}; see: steward keys list")
+    except KeyStateError as error:
+        _fail(str(error))
+    if as_json:
+        typer.echo(json.dumps({**_key_summary(new), "key": token, "replaces": _key_summary(old)}))
+    else:
+        retired = (
+            "revoked now" if old.revoked_at is not None else f"works until {_iso(old.expires_at)}"
+        )
+        typer.echo(f"Rotated {old.id} -> {new.id} for {new.principal}; the old key {retired}.")
+        typer.echo(token)
+    typer.echo("Store this key now: it will not be shown again.", err=True)

@@ -1,7 +1,11 @@
 """The ``steward`` command line.
 
-Exit codes: 0 success, 1 the operation failed (e.g. the demo's expectations were not met),
-2 bad input or a precondition is missing (a taken port, an unknown id).
+Exit codes: 0 success; 1 the operation was refused or failed (401, 403, 409, 429, a server
+error, the demo's expectations not met); 2 bad input, usage or a missing precondition (an
+unknown id, an invalid value, a taken port, no API key configured); 3 the API cannot be reached.
+
+Commands that talk to a running API read its URL and key from ``~/.config/steward/config.toml``
+(or ``$STEWARD_CONFIG``) and ``STEWARD_API_URL`` / ``STEWARD_API_KEY``; see ``api.cli.config``.
 """
 
 from __future__ import annotations
@@ -12,8 +16,8 @@ from typing import Annotated
 
 import typer
 
+from api.cli import audit, detect, keys, operator, policy, slack
 from api.cli import demo as demo_module
-from api.cli import keys
 from api.cli.bootstrap import ensure_admin_key
 
 app = typer.Typer(
@@ -22,6 +26,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(keys.app, name="keys")
+app.add_typer(slack.app, name="slack")
+app.add_typer(policy.app, name="policy")
+app.add_typer(detect.app, name="detect")
+operator.register(app)
+audit.register(app, keys.app)
 
 
 def _exec_module(module: str, args: list[str]) -> None:

@@ -48,7 +48,9 @@ def rotate_api_key(
     if status != "active":
         raise KeyStateError(f"API key {key_id} is {status}: only an active key can be rotated")
     if old.replaced_by is not None:
-        raise KeyStateError(f"API key {key_id} was already rotated; its successor is {old.replaced_by}")
+        raise KeyStateError(
+            f"API key {key_id} was already rotated; its successor is {old.replaced_by}"
+        )
 
     new, token = create_api_key(session, old.principal, old.roles, expires_at=old.expires_at)
     now = utcnow()

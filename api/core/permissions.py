@@ -1,9 +1,11 @@
 """The permission matrix: which role may do what. Every API route names one permission.
 
 The matrix is declared here and nowhere else. Routes declare the permission they need with
-``api.deps.allow``; ``api.deps.check_every_route_is_guarded`` refuses to start an app with a
-route that names none. Who may approve a given action is not decided here: the approval route is
-open to every role and the policy gate's eligible roles decide (see ``workflows.approval_state``).
+``api.deps.allow``; ``api.deps.guarded`` refuses to include a router with a route that names
+none, and the access-control test checks every operation of the OpenAPI schema.
+
+Who may approve a given action is not decided here: the approval route is open to every role
+and the policy gate's eligible roles decide (see ``workflows.approval_state``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ class Permission(StrEnum):
     REFUSALS_READ = "refusals:read"
     KEYS_MANAGE = "keys:manage"
     SLACK_MANAGE = "slack:manage"
+    # The kill switch, change freezes and policy reloads (admins).
+    POLICY_MANAGE = "policy:manage"
 
 
 # Routes that take no API key, with why. Slack's routes authenticate by request signature.

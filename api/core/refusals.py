@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from api.models import RefusedRequest
+from api.access_models import RefusedRequest
 
 logger = logging.getLogger("steward.refusals")
 

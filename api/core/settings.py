@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,7 +28,16 @@ class Settings(BaseSettings):
         demo_port: Port of the demo target.
         targets: Service name -> base URL of its admin API.
         signing_key: Secret that signs gate decisions; generated under ``home`` when unset.
+        ledger_key: Ed25519 private key (PEM, or base64 of the 32-byte seed) that signs the
+            evidence ledger; ``home/ledger.key`` (made by ``steward keys ledger``, or on first
+            use) when unset.
         policy_dir: Folder with the Rego bundle (``*.rego`` and ``data.json``).
+        policy_engine: ``embedded`` (regopy in process) or ``remote`` (an OPA server at
+            ``opa_url``, through opa-python-client).
+        opa_url: Base URL of the OPA server for the remote engine.
+        opa_token: Bearer token for the OPA server, when it requires one.
+        opa_timeout_seconds: Timeout of one decision request to the OPA server.
+        opa_retries: Retries of a decision request that could not connect or got a 5xx.
         incident_window_seconds: Width of the fingerprint window for incident ids.
         http_timeout_seconds: Timeout for actuator HTTP calls.
         temporal_bin: Explicit ``temporal`` CLI path; when unset, looked up on PATH, then
@@ -60,7 +70,13 @@ class Settings(BaseSettings):
     demo_port: int = 8900
     targets: dict[str, str] = Field(default_factory=dict)
     signing_key: str | None = None
+    ledger_key: str | None = None
     policy_dir: Path = REPO_ROOT / "policies"
+    policy_engine: Literal["embedded", "remote"] = "embedded"
+    opa_url: str = "http://127.0.0.1:8181"
+    opa_token: str | None = None
+    opa_timeout_seconds: float = Field(default=2.0, gt=0)
+    opa_retries: int = Field(default=1, ge=0)
     incident_window_seconds: int = 900
     http_timeout_seconds: float = 10.0
     temporal_bin: Path | None = None

@@ -9,12 +9,14 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from api.core.db import get_engine
+from api.core.permissions import Permission
+from api.deps import allow, public
 from workflows.playbooks import PLAYBOOKS
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", dependencies=[public("liveness probes carry no credentials")])
 def healthz() -> dict[str, Any]:
     """Report that the API is up and whether its database answers."""
     try:
@@ -26,7 +28,7 @@ def healthz() -> dict[str, Any]:
     return {"status": "ok" if database == "ok" else "degraded", "database": database}
 
 
-@router.get("/api/v1/playbooks", tags=["catalog"])
+@router.get("/api/v1/playbooks", tags=["catalog"], dependencies=[allow(Permission.CATALOG_READ)])
 def list_playbooks() -> list[dict[str, str]]:
     """List the registered playbooks with their descriptions."""
     return [

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from sqlmodel import col, select
 
-from api.core.apikeys import Principal
 from api.core.incidents import UnknownPlaybookError, open_incident
+from api.core.permissions import Permission
 from api.core.settings import get_settings
-from api.deps import ClientDep, PrincipalDep, SessionDep, require_role
+from api.deps import ClientDep, PrincipalDep, SessionDep, allow
 from api.models import Approval, ApprovalVote, Incident, Step
 from api.schemas import (
     ApprovalOut,
@@ -31,13 +31,14 @@ router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
     response_model=IncidentOpened,
     status_code=status.HTTP_201_CREATED,
     responses={200: {"description": "The same fingerprint is already open: that incident"}},
+    dependencies=[allow(Permission.INCIDENTS_OPEN)],
 )
 async def create_incident(
     body: IncidentCreate,
     response: Response,
     session: SessionDep,
     client: ClientDep,
-    principal: Annotated[Principal, Depends(require_role("operator", "engineer"))],
+    principal: PrincipalDep,
 ) -> IncidentOpened:
     """Open an incident and start its playbook; a duplicate returns the open one (200)."""
     try:
@@ -53,10 +54,9 @@ async def create_incident(
     )
 
 
-@router.get("", response_model=list[IncidentOut])
+@router.get("", response_model=list[IncidentOut], dependencies=[allow(Permission.INCIDENTS_READ)])
 def list_incidents(
     session: SessionDep,
-    _: PrincipalDep,
     status_: Annotated[str | None, Query(alias="status")] = None,
     service: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -88,8 +88,12 @@ def approval_out(session: SessionDep, approval: Approval) -> ApprovalOut:
     return out
 
 
-@router.get("/{incident_id}", response_model=IncidentDetail)
-def get_incident(incident_id: str, session: SessionDep, _: PrincipalDep) -> IncidentDetail:
+@router.get(
+    "/{incident_id}",
+    response_model=IncidentDetail,
+    dependencies=[allow(Permission.INCIDENTS_READ)],
+)
+def get_incident(incident_id: str, session: SessionDep) -> IncidentDetail:
     """Return one incident with its steps, policy decisions, approvals and outcome."""
     row = session.get(Incident, incident_id)
     if row is None:

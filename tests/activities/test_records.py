@@ -6,11 +6,16 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from activities.ledger.writer import LedgerWriter
 from activities.records.activities import RecordActivities
 from activities.types import ApprovalRecord, ApprovalRequirement, IncidentRecord, StepRecord, Vote
+from api.core.audit_chain import check_global_chain
+from api.core.audit_keys import LedgerSigner, LedgerVerifier
+from api.core.audit_ledger import all_entries, entry_dict
 from api.core.db import make_engine
 from api.models import Approval, ApprovalVote, Incident, Step
 
@@ -22,6 +27,20 @@ def records_engine(db_url: str) -> Iterator[Engine]:
     engine = make_engine(db_url)
     yield engine
     engine.dispose()
+
+
+SIGNER = LedgerSigner(Ed25519PrivateKey.generate())
+
+
+def recorder(engine: Engine) -> RecordActivities:
+    return RecordActivities(engine, LedgerWriter(engine, SIGNER))
+
+
+def ledger_kinds(engine: Engine) -> list[tuple[str, int | None]]:
+    """The ledger's (kind, step) in order, after checking its chains and signatures."""
+    entries = [entry_dict(row) for row in all_entries(engine)]
+    assert check_global_chain(entries, LedgerVerifier([SIGNER.public_key])) is None
+    return [(e["kind"], e["step"]) for e in entries]
 
 
 def incident(status: str, outcome: dict[str, str] | None = None) -> IncidentRecord:
@@ -40,7 +59,7 @@ def incident(status: str, outcome: dict[str, str] | None = None) -> IncidentReco
 
 
 def test_incident_and_step_records_are_upserts(records_engine: Engine) -> None:
-    records = RecordActivities(records_engine)
+    records = recorder(records_engine)
     records.record_incident(incident("running"))
     records.record_incident(incident("running"))  # a retried activity
     step = StepRecord("inc-r1", 1, "act", "demo.scale", "gated", {"replicas": 4}, "warn")
@@ -55,10 +74,12 @@ def test_incident_and_step_records_are_upserts(records_engine: Engine) -> None:
         assert row.outcome == {"status": "resolved"}
         steps = session.exec(select(Step)).all()
         assert [(s.step, s.status, s.result) for s in steps] == [(1, "applied", {"replicas": 4})]
+    # The retries left one ledger entry per fact.
+    assert ledger_kinds(records_engine) == [("opened", None), ("apply", 1), ("outcome", None)]
 
 
 def test_approval_records_add_each_vote_once(records_engine: Engine) -> None:
-    records = RecordActivities(records_engine)
+    records = recorder(records_engine)
     records.record_incident(incident("awaiting_approval"))
     requirement = ApprovalRequirement(quorum=2, roles=["operator"], timeout_seconds=600)
     opened = ApprovalRecord(
@@ -103,3 +124,10 @@ def test_approval_records_add_each_vote_once(records_engine: Engine) -> None:
         assert approval.expires_at.timestamp() - approval.requested_at.timestamp() == 600
         votes = session.exec(select(ApprovalVote).order_by(ApprovalVote.id)).all()
         assert [v.principal for v in votes] == ["olivia", "oscar"]
+    assert ledger_kinds(records_engine) == [
+        ("opened", None),
+        ("approval_requested", 1),
+        ("vote", 1),
+        ("vote", 1),
+        ("approval_decided", 1),
+    ]

@@ -40,6 +40,8 @@ APP_TABLES = {
     "slack_user_link",
     "slack_message",
     "slack_request_nonce",
+    "ledger_entry",
+    "policy_bundle",
 }
 
 
@@ -160,7 +162,7 @@ def test_alembic_config_finds_the_migrations_without_an_ini_file() -> None:
     assert config.get_main_option("sqlalchemy.url") == (
         "postgresql+psycopg://u@h/db?options=-csearch_path%3Dx"
     )
-    assert head_revision() == "0002"
+    assert head_revision() == "0004"
 
 
 def test_get_engine_migrates_the_configured_database_once(

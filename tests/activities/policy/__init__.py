@@ -9,19 +9,38 @@ from pathlib import Path
 from typing import Any
 
 from activities.policy.engine import EmbeddedPolicyEngine
+from activities.policy.facts import empty_stats
 from activities.policy.types import Decision, GateInput, IncidentRef
 from api.core.settings import REPO_ROOT
 
 POLICIES = REPO_ROOT / "policies"
-GATE_REGO = "steward/gate/gate.rego"
+GATE_DIR = "steward/gate"
+GATE_REGO = f"{GATE_DIR}/gate.rego"
+GATE_FILES = tuple(
+    p.relative_to(POLICIES).as_posix()
+    for p in sorted((POLICIES / GATE_DIR).glob("*.rego"))
+    if not p.name.endswith("_test.rego")
+)
 
 TIERS = {"info": False, "warn": False, "critical": True}
 DATA: dict[str, Any] = {
     "kill_switch": {"enabled": False, "reason": ""},
+    "freezes": [],
     "tiers": {tier: {"approval": needs} for tier, needs in TIERS.items()},
+    "environments": {},
+    "services": {},
+    "teams": {},
     "approval": {"quorum": 2, "roles": ["operator", "sre"], "timeout_seconds": 900},
+    "rate_limits": [],
+    "circuit_breaker": {"runs": 10, "min_runs": 5, "threshold_percent": 80, "open": "approval"},
+    "blast_radius": {},
     "limits": {"demo.scale": {"max_replicas": 20}},
 }
+
+
+def data_document(config: dict[str, Any]) -> dict[str, Any]:
+    """The data.json document holding ``config`` where the gate reads it."""
+    return {"steward": {"config": config}}
 
 
 def make_input(**changes: Any) -> GateInput:
@@ -33,8 +52,8 @@ def make_input(**changes: Any) -> GateInput:
         incident=IncidentRef("inc-1", "demo", "error_rate", "critical", "detector.error_rate"),
         requester="ErrorBurstPlaybook",
         mode="apply",
-        stats={"recent_actions": 0},
-        time="2024-05-01T12:00:00",
+        stats=empty_stats(),
+        time="2024-05-01T12:00:00+00:00",
         workflow_id="wf-1",
         step=1,
     )
@@ -42,13 +61,14 @@ def make_input(**changes: Any) -> GateInput:
 
 
 def write_policy(root: Path, data: dict[str, Any] | None = None, rego: str | None = None) -> Path:
-    """Copy the real gate policy into ``root`` with its own data (or own Rego source)."""
-    (root / "steward/gate").mkdir(parents=True, exist_ok=True)
+    """Copy the real gate policy into ``root`` with its own data (or a one-module policy)."""
+    (root / GATE_DIR).mkdir(parents=True, exist_ok=True)
     if rego is None:
-        shutil.copy(POLICIES / GATE_REGO, root / GATE_REGO)
+        for name in GATE_FILES:
+            shutil.copy(POLICIES / name, root / name)
     else:
         (root / GATE_REGO).write_text(rego)
-    (root / "data.json").write_text(json.dumps({"steward": DATA if data is None else data}))
+    (root / "data.json").write_text(json.dumps(data_document(DATA if data is None else data)))
     return root
 
 

@@ -21,10 +21,12 @@ from activities.policy.engine import (
 from activities.policy.types import ApprovalRequirement, IncidentRef
 from tests.activities.policy import (
     DATA,
+    GATE_FILES,
     GATE_REGO,
     TIERS,
     assert_deny,
     custom_engine,
+    data_document,
     make_input,
     write_policy,
 )
@@ -56,7 +58,9 @@ def test_critical_tier_requires_approval_from_data(policy: EmbeddedPolicyEngine)
     decision = policy.evaluate(make_input(tier="critical"))
     assert decision.outcome == "approval_required"
     assert decision.reasons == ["tier critical requires approval"]
-    assert decision.approval == ApprovalRequirement(2, ["operator", "sre"], 900)
+    assert decision.approval == ApprovalRequirement(
+        2, ["operator", "sre"], 900, excluded_principals=["detector.error_rate"]
+    )
     assert decision.rules == ["tier_approval"]
 
 
@@ -192,7 +196,12 @@ def test_evaluation_error_is_denied_not_raised(tmp_path: Path) -> None:
         ({GATE_REGO: "package steward.gate\n\ndecision := data.steward\n"}, "Recursion"),
         ({"data.json": '{\n  "steward": {\n    "tiers": ,\n  }\n}\n'}, "data.json:3: "),
         ({"data.json": "[]"}, "data.json: the top level must be a JSON object"),
-        ({GATE_REGO: None}, "no .rego files"),
+        (dict.fromkeys(GATE_FILES), "no .rego files"),
+        # Data the policy's own check refuses never goes live.
+        (
+            {"data.json": json.dumps(data_document({**DATA, "tiers": {"info": {}}}))},
+            "data.json: invalid data: tiers.info.approval",
+        ),
     ],
 )
 def test_load_errors_are_policy_errors(
@@ -212,13 +221,13 @@ def test_load_errors_are_policy_errors(
 def test_bundle_hash_covers_rego_and_data_but_not_tests(tmp_path: Path) -> None:
     root = write_policy(tmp_path)
     first = EmbeddedPolicyEngine(root)
-    assert first.bundle.files == ("data.json", GATE_REGO)
+    assert first.bundle.files == ("data.json", *GATE_FILES)
     assert EmbeddedPolicyEngine(root).bundle_sha256 == first.bundle_sha256
 
     (root / "steward/gate/gate_test.rego").write_text("package steward.gate_test\n")
     assert EmbeddedPolicyEngine(root).bundle_sha256 == first.bundle_sha256
 
-    (root / "data.json").write_text(json.dumps({"steward": {**DATA, "limits": {}}}))
+    (root / "data.json").write_text(json.dumps(data_document({**DATA, "limits": {}})))
     after_data = EmbeddedPolicyEngine(root).bundle_sha256
     assert after_data != first.bundle_sha256
 
@@ -254,7 +263,7 @@ def test_failed_reload_keeps_the_old_bundle(tmp_path: Path) -> None:
 
         (root / GATE_REGO).write_text(good)
         killed = {**DATA, "kill_switch": {"enabled": True, "reason": "drill"}}
-        (root / "data.json").write_text(json.dumps({"steward": killed}))
+        (root / "data.json").write_text(json.dumps(data_document(killed)))
         after = engine.reload()
         assert after == engine.bundle_sha256 != before
         decision = pool.submit(engine.evaluate, make_input()).result()

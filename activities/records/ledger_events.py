@@ -1,0 +1,153 @@
+"""Which ledger entries each record carries, keyed by (incident, step, kind).
+
+A record activity may run several times for one fact (retries, or the same step recorded as
+it moves on); the natural key makes the second append find the first entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from activities.actuators.registry import UnknownNameError, get_actuator
+from activities.types import ApprovalRecord, IncidentRecord, StepRecord
+from api.core.audit_ledger import EntryDraft
+
+# Step statuses that are facts of their own; the others (awaiting_approval, approved,
+# rejected) are told by the approval entries, a denial by the decision entry.
+_STEP_FACTS = {
+    ("act", "applied"): "apply",
+    ("act", "failed"): "apply_failed",
+    ("act", "planned"): "plan",
+    ("verify", "passed"): "verification",
+    ("verify", "failed"): "verification",
+    ("verify", "skipped"): "verification",
+    ("undo", "undone"): "undo",
+    ("undo", "failed"): "undo_failed",
+}
+
+
+def _reversible(actuator: str) -> bool | None:
+    try:
+        return not get_actuator(actuator).irreversible
+    except UnknownNameError:
+        return None
+
+
+def incident_drafts(rec: IncidentRecord) -> list[EntryDraft]:
+    """The incident's opening (every time: the key keeps one) and, at the end, its outcome."""
+    drafts = [
+        EntryDraft(
+            rec.id,
+            f"{rec.id}::opened",
+            "opened",
+            None,
+            {
+                "service": rec.service,
+                "signal": rec.signal,
+                "severity": rec.severity,
+                "playbook": rec.playbook,
+                "mode": rec.mode,
+                "opened_by": rec.opened_by,
+                "window_start": rec.window_start,
+                "summary": rec.summary,
+            },
+        )
+    ]
+    if rec.outcome is not None:
+        drafts.append(
+            EntryDraft(
+                rec.id,
+                f"{rec.id}::outcome",
+                "outcome",
+                None,
+                {"status": rec.status, "outcome": rec.outcome},
+            )
+        )
+    return drafts
+
+
+def step_drafts(rec: StepRecord) -> list[EntryDraft]:
+    """The gate decision (with its exact input) on first sight, then what the step did."""
+    drafts: list[EntryDraft] = []
+    prefix = f"{rec.incident_id}:{rec.step}"
+    if rec.decision is not None:
+        drafts.append(
+            EntryDraft(
+                rec.incident_id,
+                f"{prefix}:decision",
+                "decision",
+                rec.step,
+                {
+                    "step_kind": rec.kind,
+                    "actuator": rec.name,
+                    "params": rec.params,
+                    "tier": rec.tier,
+                    "decision": rec.decision,
+                    "gate_input": rec.gate_input,
+                },
+            )
+        )
+    kind = _STEP_FACTS.get((rec.kind, rec.status))
+    if kind is None:
+        return drafts
+    payload: dict[str, Any] = {"name": rec.name, "params": rec.params, "status": rec.status}
+    if rec.kind != "verify":
+        payload["tier"] = rec.tier
+    for name in ("before", "result", "error"):
+        if getattr(rec, name) is not None:
+            payload[name] = getattr(rec, name)
+    if kind == "apply":
+        payload["reversible"] = _reversible(rec.name)
+    drafts.append(EntryDraft(rec.incident_id, f"{prefix}:{kind}", kind, rec.step, payload))
+    return drafts
+
+
+def approval_drafts(rec: ApprovalRecord) -> list[EntryDraft]:
+    """The request (first record only carries the gate's details), each vote, the verdict."""
+    prefix = f"{rec.incident_id}:{rec.step}"
+    drafts: list[EntryDraft] = []
+    if rec.tier:
+        drafts.append(
+            EntryDraft(
+                rec.incident_id,
+                f"{prefix}:approval_requested",
+                "approval_requested",
+                rec.step,
+                {
+                    "actuator": rec.actuator,
+                    "params": rec.params,
+                    "tier": rec.tier,
+                    "reasons": rec.reasons,
+                    "requirement": asdict(rec.requirement),
+                    "at": rec.at,
+                },
+            )
+        )
+    for vote in rec.votes:
+        drafts.append(
+            EntryDraft(
+                rec.incident_id,
+                f"{prefix}:vote:{vote.principal}",
+                "vote",
+                rec.step,
+                {**asdict(vote), "actuator": rec.actuator},
+            )
+        )
+    if rec.status != "pending":
+        drafts.append(
+            EntryDraft(
+                rec.incident_id,
+                f"{prefix}:approval_decided",
+                "approval_decided",
+                rec.step,
+                {
+                    "actuator": rec.actuator,
+                    "status": rec.status,
+                    "reason": rec.decided_reason,
+                    "at": rec.at,
+                    "approved_by": [v.principal for v in rec.votes if v.decision == "approve"],
+                },
+            )
+        )
+    return drafts

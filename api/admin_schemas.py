@@ -1,0 +1,112 @@
+"""Request and response bodies of the administration routes: keys, refusals, Slack links."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.core.keyrotation import MAX_ROTATION_GRACE
+from api.models import Role
+
+# Principals show up in Slack messages, logs and approval records: plain names only.
+PRINCIPAL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@+:-]*$"
+# Slack user ids: U... (or W... on Enterprise Grid).
+SLACK_USER_PATTERN = r"^[UW][A-Z0-9]{2,30}$"
+
+
+class KeyCreate(BaseModel):
+    """Issue an API key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    principal: str = Field(min_length=1, max_length=100, pattern=PRINCIPAL_PATTERN)
+    roles: list[Role] = Field(min_length=1)
+    expires_at: datetime | None = Field(
+        default=None, description="When the key stops working (with a time zone); never if null"
+    )
+
+
+class KeyOut(BaseModel):
+    """An API key as listed: never its secret."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    principal: str
+    roles: list[str]
+    status: str = Field(description="active, expired or revoked")
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    replaced_by: str | None = Field(description="The key that replaced this one when rotated")
+
+
+class KeyCreated(KeyOut):
+    """A new key with its token, which is shown only in this answer."""
+
+    key: str
+
+
+class KeyRotate(BaseModel):
+    """Rotate a key: a new secret now, the old one retired after ``grace_seconds``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    grace_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=int(MAX_ROTATION_GRACE.total_seconds()),
+        description="How long the old secret keeps working; 0 revokes it at once",
+    )
+
+
+class KeyRotated(BaseModel):
+    """The new key (with its token) and the retired one."""
+
+    new: KeyCreated
+    previous: KeyOut
+
+
+class KeyExpiry(BaseModel):
+    """Change when a key expires: a past time expires it now; null removes the expiry."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expires_at: datetime | None
+
+
+class RefusedRequestOut(BaseModel):
+    """A refused request: who, what, and why."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    principal: str | None
+    key_id: str | None
+    method: str
+    route: str
+    status: int
+    reason: str
+    client: str | None
+    created_at: datetime
+
+
+class SlackLinkIn(BaseModel):
+    """Let a Slack user act as a principal (with the roles of the principal's active keys)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    principal: str = Field(min_length=1, max_length=100, pattern=PRINCIPAL_PATTERN)
+
+
+class SlackLinkOut(BaseModel):
+    """A Slack user's link to a principal."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    slack_user_id: str
+    principal: str
+    created_by: str
+    created_at: datetime

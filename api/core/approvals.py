@@ -1,0 +1,89 @@
+"""Deciding an approval: the one path shared by REST, Slack and the CLI (a Temporal Update)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from api.core.apikeys import Principal
+from api.core.audit_ledger import ledger_refused_approval
+from api.models import Approval, RefusedApproval
+from workflows.types import ApprovalDecision
+
+# The workflow's refusal types, as HTTP statuses.
+REFUSAL_STATUS = {"NotEligible": 403, "NotPending": 409, "InvalidDecision": 422}
+
+
+class ApprovalNotFoundError(LookupError):
+    """No approval has the given id."""
+
+
+class DecisionRefusedError(Exception):
+    """The vote was not counted; the attempt is recorded as a ``RefusedApproval``.
+
+    Attributes:
+        status_code: The HTTP status that says why (403 not eligible, 409 not pending, ...).
+        reason: One line for the person who voted.
+    """
+
+    def __init__(self, status_code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status_code = status_code
+        self.reason = reason
+
+
+async def decide_approval(
+    session: Session,
+    client: Client,
+    approval_id: str,
+    principal: Principal,
+    decision: str,
+    comment: str | None,
+) -> tuple[Approval, str]:
+    """Send one vote to the incident's workflow and return the approval and its new status.
+
+    Eligibility is the policy's, checked by the workflow's Update validator.
+
+    Raises:
+        ApprovalNotFoundError: No approval has that id.
+        DecisionRefusedError: The approval is decided, the voter is not eligible, or the
+            incident no longer runs.
+    """
+    approval = session.get(Approval, approval_id)
+    if approval is None:
+        raise ApprovalNotFoundError(f"no approval {approval_id!r}")
+
+    def refuse(code: int, reason: str) -> DecisionRefusedError:
+        # A rejected Update leaves no history event, so the database keeps the attempt.
+        refused = RefusedApproval(
+            approval_id=approval_id,
+            incident_id=approval.incident_id,
+            principal=principal.name,
+            roles=sorted(principal.roles),
+            decision=decision,
+            reason=reason,
+        )
+        session.add(refused)
+        session.commit()
+        ledger_refused_approval(session, refused)
+        return DecisionRefusedError(code, reason)
+
+    if approval.status != "pending":
+        raise refuse(409, f"approval {approval_id} is already {approval.status}")
+    handle = client.get_workflow_handle(approval.incident_id)
+    vote = ApprovalDecision(
+        approval.step, principal.name, sorted(principal.roles), decision, comment
+    )
+    try:
+        new_status = await handle.execute_update("decide", vote, result_type=str)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError):
+            raise refuse(REFUSAL_STATUS.get(cause.type or "", 403), cause.message) from exc
+        raise refuse(409, str(cause or exc)) from exc
+    except RPCError as exc:
+        # The workflow finished (e.g. timed out) between our read and the update.
+        raise refuse(409, f"the incident is no longer running: {exc}") from exc
+    return approval, new_status

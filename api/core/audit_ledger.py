@@ -1,0 +1,218 @@
+"""Appending to and reading the evidence ledger in the app database (SQLite or PostgreSQL).
+
+Appends take a database-wide write lock (SQLite ``BEGIN IMMEDIATE``, a PostgreSQL advisory
+lock), so the global chain never forks when several worker threads or processes write at once;
+the unique constraints back that up. An entry's natural key makes every append idempotent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from api.audit_models import LedgerEntry, PolicyBundleArchive
+from api.core.audit_chain import ENTRY_FIELDS, GENESIS, canonical, entry_hash
+from api.core.audit_keys import LedgerSigner, ledger_signer
+from api.core.settings import get_settings
+from api.models import RefusedApproval
+
+# Any fixed 64-bit number; every Steward process must use the same one.
+_PG_LEDGER_LOCK_KEY = 0x5354_4557_4C45_4447
+# A lost race on a unique constraint is retried this many times before giving up.
+_APPEND_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class EntryDraft:
+    """A fact to append: which incident, its natural key, kind, step and JSON payload."""
+
+    incident_id: str
+    key: str
+    kind: str
+    step: int | None
+    payload: dict[str, Any]
+
+
+def entry_dict(row: LedgerEntry) -> dict[str, Any]:
+    """Return the stored fields of an entry (the form packs and chain checks use)."""
+    return {name: getattr(row, name) for name in ENTRY_FIELDS}
+
+
+def lock_ledger(session: Session) -> None:
+    """Take the ledger's write lock; must be the first statement of ``session``'s transaction.
+
+    The lock lasts until the transaction ends, so a caller may write its own rows and the
+    ledger's entries (:func:`append_in_session`) in one commit.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        # Must be the transaction's first statement: pysqlite has not begun one yet.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LEDGER_LOCK_KEY})")
+
+
+def _find(session: Session, key: str) -> LedgerEntry | None:
+    return session.exec(select(LedgerEntry).where(LedgerEntry.entry_key == key)).first()
+
+
+def _last(session: Session, incident_id: str | None) -> LedgerEntry | None:
+    query = select(LedgerEntry)
+    if incident_id is None:
+        query = query.order_by(col(LedgerEntry.global_seq).desc())
+    else:
+        query = query.where(LedgerEntry.incident_id == incident_id)
+        query = query.order_by(col(LedgerEntry.seq).desc())
+    return session.exec(query.limit(1)).first()
+
+
+def append(engine: Engine, signer: LedgerSigner, draft: EntryDraft) -> LedgerEntry:
+    """Append ``draft`` unless an entry with its key exists; return the stored entry."""
+    with Session(engine, expire_on_commit=False) as session:
+        existing = _find(session, draft.key)
+    if existing is not None:
+        return existing
+    append_many(engine, signer, [draft])
+    with Session(engine, expire_on_commit=False) as session:
+        stored = _find(session, draft.key)
+    assert stored is not None, "append_many stored it"
+    return stored
+
+
+def append_many(engine: Engine, signer: LedgerSigner, drafts: list[EntryDraft]) -> int:
+    """Append the drafts whose keys are new, in order, in one locked transaction.
+
+    Returns:
+        How many entries were added.
+    """
+    keys = [d.key for d in drafts]
+    with Session(engine) as session:
+        known = set(
+            session.exec(
+                select(LedgerEntry.entry_key).where(col(LedgerEntry.entry_key).in_(keys))
+            ).all()
+        )
+    fresh = [d for d in drafts if d.key not in known]
+    if not fresh:
+        return 0
+    for attempt in range(_APPEND_ATTEMPTS):
+        try:
+            with Session(engine, expire_on_commit=False) as session:
+                lock_ledger(session)
+                added = append_in_session(session, signer, fresh)
+                session.commit()
+                return added
+        except IntegrityError:
+            # Another writer without the lock (a foreign tool) took the sequence number.
+            if attempt == _APPEND_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def append_in_session(session: Session, signer: LedgerSigner, drafts: list[EntryDraft]) -> int:
+    """Add the drafts whose keys are new to ``session``, which holds :func:`lock_ledger`.
+
+    Returns:
+        How many entries were added; the caller commits.
+    """
+    keys = [d.key for d in drafts]
+    known = set(
+        session.exec(
+            select(LedgerEntry.entry_key).where(col(LedgerEntry.entry_key).in_(keys))
+        ).all()
+    )
+    last_global = _last(session, None)
+    heads: dict[str, LedgerEntry | None] = {}
+    added = 0
+    for draft in drafts:
+        if draft.key in known:
+            continue
+        if draft.incident_id not in heads:
+            heads[draft.incident_id] = _last(session, draft.incident_id)
+        last_incident = heads[draft.incident_id]
+        fields: dict[str, Any] = {
+            "entry_key": draft.key,
+            "incident_id": draft.incident_id,
+            "seq": last_incident.seq + 1 if last_incident else 1,
+            "global_seq": last_global.global_seq + 1 if last_global else 1,
+            "kind": draft.kind,
+            "step": draft.step,
+            "at": datetime.now(UTC).isoformat(),
+            "payload": canonical(draft.payload),
+            "prev_hash": last_incident.entry_hash if last_incident else GENESIS,
+            "global_prev_hash": last_global.entry_hash if last_global else GENESIS,
+            "key_id": signer.key_id,
+        }
+        digest = entry_hash(fields)
+        row = LedgerEntry(**fields, entry_hash=digest, signature=signer.sign(digest.encode()))
+        session.add(row)
+        known.add(draft.key)
+        heads[draft.incident_id] = last_global = row
+        added += 1
+    session.flush()
+    return added
+
+
+def incident_entries(engine: Engine, incident_id: str) -> list[LedgerEntry]:
+    """Return one incident's entries in chain order."""
+    with Session(engine) as session:
+        query = select(LedgerEntry).where(LedgerEntry.incident_id == incident_id)
+        return list(session.exec(query.order_by(col(LedgerEntry.seq))).all())
+
+
+def all_entries(engine: Engine) -> list[LedgerEntry]:
+    """Return every entry in global chain order."""
+    with Session(engine) as session:
+        return list(session.exec(select(LedgerEntry).order_by(col(LedgerEntry.global_seq))).all())
+
+
+def archive_bundle(engine: Engine, sha256: str, files: dict[str, str]) -> None:
+    """Keep the sources of the bundle ``sha256`` unless they are kept already."""
+    with Session(engine) as session:
+        if session.get(PolicyBundleArchive, sha256) is not None:
+            return
+        session.add(PolicyBundleArchive(sha256=sha256, files=files))
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()  # a concurrent writer archived the same bundle
+
+
+def bundle_sources(engine: Engine, sha256: str) -> dict[str, str] | None:
+    """Return the archived sources of bundle ``sha256``, or None when it was never archived."""
+    with Session(engine) as session:
+        row = session.get(PolicyBundleArchive, sha256)
+        return dict(row.files) if row is not None else None
+
+
+def record_refused_approval(engine: Engine, signer: LedgerSigner, row: RefusedApproval) -> None:
+    """Append a refused vote (which leaves no workflow history) to its incident's chain."""
+    step = row.approval_id.rsplit(".", 1)[-1]
+    draft = EntryDraft(
+        incident_id=row.incident_id or row.approval_id.rsplit(".", 1)[0],
+        key=f"{row.incident_id}:refused:{row.id}",
+        kind="approval_refused",
+        step=int(step) if step.isdigit() else None,
+        payload={
+            "approval_id": row.approval_id,
+            "principal": row.principal,
+            "roles": list(row.roles),
+            "decision": row.decision,
+            "reason": row.reason,
+            "at": row.created_at.isoformat(),
+        },
+    )
+    append(engine, signer, draft)
+
+
+def ledger_refused_approval(session: Session, row: RefusedApproval) -> None:
+    """Append a just-committed refused vote with the configured ledger key."""
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    record_refused_approval(engine, ledger_signer(get_settings()), row)

@@ -1,0 +1,202 @@
+"""Policy administration: the kill switch, change freezes and reloads, with who and why.
+
+Every role may read the policy's runtime state; changing it takes ``policy:manage`` (admins).
+Changes reach the gate at its next decision: the facts gatherer reads them from the app
+database, and workers reload when they see a newer recorded reload.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from hashlib import sha256
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import AwareDatetime, BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from activities.policy import runtime
+from activities.policy.bundle import bundle_sha256, policy_files
+from api.core.permissions import Permission
+from api.core.settings import get_settings
+from api.deps import PrincipalDep, SessionDep, allow
+from api.models import utcnow
+from api.policy_models import PolicyChange, PolicyFreeze
+
+router = APIRouter(prefix="/api/v1/policy", tags=["policy"])
+
+Reason = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class KillSwitchIn(BaseModel):
+    """Turn the kill switch on (every action is denied) or off."""
+
+    enabled: bool
+    reason: Reason
+
+
+class FreezeIn(BaseModel):
+    """A change freeze over ``[starts_at, ends_at)``; empty lists mean every service/tier."""
+
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    reason: Reason
+    services: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    tiers: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+
+
+class ReloadIn(BaseModel):
+    """Why the policy is being reloaded."""
+
+    reason: Reason
+
+
+class FreezeOut(BaseModel):
+    """A freeze window and who set it."""
+
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+    services: list[str]
+    tiers: list[str]
+    reason: str
+    created_by: str
+    created_at: datetime
+    removed_at: datetime | None
+    removed_by: str | None
+    removed_reason: str | None
+
+
+class ChangeOut(BaseModel):
+    """One recorded change to the policy."""
+
+    id: int
+    kind: str
+    principal: str
+    reason: str
+    detail: dict[str, Any]
+    created_at: datetime
+
+
+class PolicyStateOut(BaseModel):
+    """The policy's runtime state and its recent changes."""
+
+    engine: str
+    policy_dir: str
+    bundle_sha256: str
+    reload_generation: int
+    kill_switch: dict[str, Any] | None
+    freezes: list[FreezeOut]
+    changes: list[ChangeOut]
+
+
+class ReloadOut(BaseModel):
+    """A reload that compiled and was recorded; workers pick it up at their next decision."""
+
+    change_id: int
+    bundle_sha256: str
+
+
+def _freeze_out(freeze: PolicyFreeze) -> FreezeOut:
+    return FreezeOut.model_validate(freeze, from_attributes=True)
+
+
+def _change_out(change: PolicyChange) -> ChangeOut:
+    return ChangeOut.model_validate(change, from_attributes=True)
+
+
+def _directory_sha() -> str:
+    # Hashing the files is cheap; compiling is left to reloads and `steward policy check`.
+    directory = get_settings().policy_dir
+    try:
+        contents = {name: (directory / name).read_bytes() for name in policy_files(directory)}
+    except OSError:
+        return sha256(b"").hexdigest()
+    return bundle_sha256(contents)
+
+
+@router.get("", response_model=PolicyStateOut, dependencies=[allow(Permission.CATALOG_READ)])
+def policy_state(
+    session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> PolicyStateOut:
+    """The kill switch, the freezes still to come or in force, and the newest changes."""
+    settings = get_settings()
+    return PolicyStateOut(
+        engine=settings.policy_engine,
+        policy_dir=str(settings.policy_dir),
+        bundle_sha256=_directory_sha(),
+        reload_generation=runtime.reload_generation(session),
+        kill_switch=runtime.kill_switch_fact(session),
+        freezes=[_freeze_out(f) for f in runtime.active_freezes(session, utcnow())],
+        changes=[_change_out(c) for c in runtime.recent_changes(session, limit)],
+    )
+
+
+@router.put(
+    "/kill-switch", response_model=ChangeOut, dependencies=[allow(Permission.POLICY_MANAGE)]
+)
+def set_kill_switch(body: KillSwitchIn, session: SessionDep, principal: PrincipalDep) -> ChangeOut:
+    """Turn the kill switch on or off; the next decision of every worker sees it."""
+    change = runtime.set_kill_switch(session, body.enabled, principal.name, body.reason)
+    return _change_out(change)
+
+
+@router.post(
+    "/freezes",
+    response_model=FreezeOut,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[allow(Permission.POLICY_MANAGE)],
+)
+def add_freeze(body: FreezeIn, session: SessionDep, principal: PrincipalDep) -> FreezeOut:
+    """Add a change freeze window."""
+    spec = runtime.FreezeSpec(body.starts_at, body.ends_at, body.reason, body.services, body.tiers)
+    try:
+        freeze = runtime.add_freeze(session, spec, principal.name)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    return _freeze_out(freeze)
+
+
+@router.delete(
+    "/freezes/{freeze_id}",
+    response_model=FreezeOut,
+    dependencies=[allow(Permission.POLICY_MANAGE)],
+)
+def remove_freeze(
+    freeze_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    reason: Annotated[str, Query(min_length=1, max_length=500)],
+) -> FreezeOut:
+    """End a freeze now (the record stays, marked removed, with who and why)."""
+    try:
+        freeze = runtime.remove_freeze(session, freeze_id, principal.name, reason)
+    except runtime.FreezeNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    return _freeze_out(freeze)
+
+
+@router.post("/reload", response_model=ReloadOut, dependencies=[allow(Permission.POLICY_MANAGE)])
+async def reload(body: ReloadIn, session: SessionDep, principal: PrincipalDep) -> ReloadOut:
+    """Check the policy directory and have every worker reload it.
+
+    A bundle that fails to compile, or whose data or facts do not check, is refused with
+    422 and its problems (``file:line: message``); the running bundle stays active.
+    """
+    # Imported here: it loads the OPA engine, which only reloads need.
+    from activities.policy.check import request_reload
+
+    directory = get_settings().policy_dir
+    # Compiling takes a second of CPU: off the event loop.
+    report, change = await run_in_threadpool(
+        request_reload, session, directory, principal.name, body.reason
+    )
+    if not report.ok or report.bundle_sha256 is None:
+        detail = {
+            "message": "the policy does not compile; the running bundle stays active",
+            "change_id": change.id,
+            "problems": [str(p) for p in report.problems],
+        }
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
+    assert change.id is not None
+    return ReloadOut(change_id=change.id, bundle_sha256=report.bundle_sha256)

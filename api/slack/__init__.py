@@ -1,0 +1,1 @@
+"""Slack: approval messages, signed interactions and the /steward command."""

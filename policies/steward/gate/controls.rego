@@ -1,0 +1,187 @@
+# METADATA
+# title: Gate controls that deny
+# description: >-
+#   Unknown tiers and modes, the kill switch, change freezes, parameter limits, blast
+#   radius, rate limits and the circuit breaker. Each returns a set of findings
+#   ({"rule", "reason"}); the call summary c carries action, target, tier, mode, service
+#   (the incident's), opened_by and now (nanoseconds).
+package steward.gate
+
+_unknown_tier(tier, tiers) := {_finding("unknown_tier", concat("", ["unknown tier: ", tier])) |
+	not _has_key(tiers, tier)
+}
+
+_modes := {"apply", "simulate"}
+
+_unknown_mode(mode) := {_finding("unknown_mode", concat("", ["unknown mode: ", mode])) |
+	not mode in _modes
+}
+
+# The kill switch set through the API (a fact from the app database) overrides the one
+# in data.json; null means nobody has set it at runtime.
+_kill_switch_state(static, runtime) := runtime if is_object(runtime) else := static
+
+_kill_switch(ks) := {_finding("kill_switch", concat("", ["kill switch: ", reason, by])) |
+	ks.enabled == true
+	reason := _non_empty(object.get(ks, "reason", ""), "no reason given")
+	by := _set_by(object.get(ks, "by", ""))
+}
+
+_non_empty(s, fallback) := s if {
+	is_string(s)
+	s != ""
+} else := fallback
+
+_set_by(by) := concat("", [" (set by ", by, ")"]) if {
+	is_string(by)
+	by != ""
+} else := ""
+
+# Freezes come from data.json (planned calendar windows) and from the API (facts); a
+# window covers [start, end) and, when it lists them, only some services and tiers.
+_freezes(c, freezes) := {_finding("freeze", reason) |
+	some f in freezes
+	_freeze_covers(f, c)
+	c.tier in object.get(f, "tiers", [c.tier])
+	time.parse_rfc3339_ns(f.start) <= c.now
+	c.now < time.parse_rfc3339_ns(f.end)
+	reason := concat("", ["change freeze until ", f.end, ": ", f.reason])
+}
+
+_freeze_covers(f, _) if not _has_key(f, "services")
+
+_freeze_covers(f, c) if c.target in f.services
+
+_freeze_covers(f, c) if c.service in f.services
+
+# bounds are data.steward.limits[action]: max_<param> and min_<param> apply to
+# params[<param>]. A bounded parameter that is not a number is denied rather than
+# compared, because Rego orders values of different types instead of failing. A bounded
+# parameter that is absent is left to the actuator's parameter schema.
+_parameter_limits(params, bounds) := {_finding("parameter_limit", reason) |
+	some key in object.keys(bounds)
+	some reason in _limit_violations(key, bounds[key], params)
+}
+
+_limit_violations(key, bound, params) := union({
+	{concat(" ", [param, "must be a number"]) |
+		param := _bounded_param(key)
+		_has_key(params, param)
+		not is_number(params[param])
+	},
+	{sprintf("%s %v exceeds the limit %v", [param, value, bound]) |
+		startswith(key, "max_")
+		param := _bounded_param(key)
+		value := params[param]
+		is_number(value)
+		value > bound
+	},
+	{sprintf("%s %v is below the minimum %v", [param, value, bound]) |
+		startswith(key, "min_")
+		param := _bounded_param(key)
+		value := params[param]
+		is_number(value)
+		value < bound
+	},
+})
+
+# Blast radius reads conventional parameters: targets (a list), namespaces (a list) or
+# namespace (one), and replicas_affected of replicas_total. Per-action limits replace
+# the defaults key by key; a limit that is not set is not checked.
+_blast_limits(br, action) := object.union(
+	object.remove(br, ["actions"]),
+	object.get(br, ["actions", action], {}),
+)
+
+_blast_radius(params, limits) := union({
+	{_finding("blast_radius", reason) |
+		_has_key(params, "targets")
+		reason := _too_many("targets", params.targets, limits.max_targets)
+	},
+	{_finding("blast_radius", reason) |
+		reason := _too_many("namespaces", _namespaces(params), limits.max_namespaces)
+	},
+	{_finding("blast_radius", reason) | reason := _replica_share(params, limits)},
+})
+
+_too_many(name, xs, limit) := concat(" ", [name, "must be a list"]) if {
+	not is_array(xs)
+} else := concat("", [
+	format_int(count(xs), 10), " ", name, " exceed the blast radius of ",
+	format_int(limit, 10),
+]) if {
+	count(xs) > limit
+}
+
+_namespaces(params) := params.namespaces if {
+	_has_key(params, "namespaces")
+} else := [params.namespace] if {
+	_has_key(params, "namespace")
+} else := []
+
+_replica_share(params, limits) := "replicas_affected and replicas_total must be numbers" if {
+	_has_key(limits, "max_replica_percent")
+	_has_key(params, "replicas_affected")
+	not _replica_numbers(params)
+} else := concat("", [
+	format_int(params.replicas_affected, 10), " of ", format_int(params.replicas_total, 10),
+	" replicas exceed the blast radius of ", format_int(limits.max_replica_percent, 10), "%",
+]) if {
+	_replica_numbers(params)
+	params.replicas_affected * 100 > limits.max_replica_percent * params.replicas_total
+}
+
+_replica_numbers(params) if {
+	is_number(params.replicas_affected)
+	is_number(params.replicas_total)
+}
+
+# A rate limit applies when the requested action and tier match its filters; it counts
+# the applied actions matching the same filters in its window and scope, across every
+# playbook. Reaching the maximum denies the next one.
+_rate_limits(c, rules, applied) := {_finding("rate_limit", reason) |
+	some rule in rules
+	c.action in object.get(rule, "actions", [c.action])
+	c.tier in object.get(rule, "tiers", [c.tier])
+	scope := _scope_key(rule.per, c)
+	used := _rate_used(rule, format_int(rule.window_seconds, 10), scope, applied)
+	used >= rule.max
+	reason := concat("", [
+		"rate limit ", rule.name, ": ", format_int(used, 10), " applied in the last ",
+		format_int(rule.window_seconds, 10), "s, at most ", format_int(rule.max, 10),
+	])
+}
+
+# What an action shares with the request under a scope: nothing ("all"), its service,
+# or its target. One lookup rather than a function per scope: in regopy a call whose
+# several definitions match yields duplicates inside an array comprehension.
+_scope_key(per, x) := object.get({"all": "", "service": x.service, "target": x.target}, per, null)
+
+# regopy: a function argument used as a key inside a comprehension (g.counts[window]) acts
+# as a fresh variable and matches every key, so it is copied into the body first.
+_rate_used(rule, window, scope, applied) := sum([n |
+	w := window
+	some g in applied
+	g.action in object.get(rule, "actions", [g.action])
+	g.tier in object.get(rule, "tiers", [g.tier])
+	_scope_key(rule.per, g) == scope
+	n := g.counts[w]
+])
+
+# The circuit breaker opens when the verified success rate of this action's last runs on
+# this service is below the threshold; open means approval or deny, as data says. Whole
+# numbers keep the comparison exact in every engine.
+_breaker_findings(c, cb, verified, mode) := {_finding("circuit_breaker", reason) |
+	cb.open == mode
+	c.tier in object.get(cb, "tiers", [c.tier])
+	window := array.slice(verified, 0, cb.runs)
+	runs := count(window)
+	runs >= cb.min_runs
+	ok := count([v | some v in window; v == true])
+	ok * 100 < cb.threshold_percent * runs
+	reason := concat("", [
+		"circuit breaker: ", c.action, " on ", c.service, " verified ", format_int(ok, 10),
+		" of its last ", format_int(runs, 10), " runs, below ",
+		format_int(cb.threshold_percent, 10), "%",
+	])
+}

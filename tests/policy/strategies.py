@@ -1,0 +1,223 @@
+"""Hypothesis strategies for gate inputs and policy configurations that reach every rule.
+
+Most examples are well formed, so the checks behind validation (freezes, rate limits, the
+circuit breaker, blast radius, approvals and escalation) are exercised; a share is broken on
+purpose (a field removed or of the wrong type, invalid data) so validation is too. Times are
+always parseable: OPA's in-process engine fails the whole evaluation on a time it cannot
+parse (strict builtin errors), which the policy documents and the Python tests cover.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from hypothesis import strategies as st
+
+from tests.activities.policy import POLICIES
+
+SHIPPED: dict[str, Any] = json.loads((POLICIES / "data.json").read_text())["steward"]["config"]
+WINDOWS = ["60", "300", "900", "3600", "86400"]
+ACTIONS = ["demo.scale", "demo.restart", "demo.purge_cache", "notify.log"]
+SERVICES = ["demo", "billing", "payments"]
+PRINCIPALS = ["olga", "pat", "pia", "sam", "ada"]
+TIERS = ["info", "warn", "critical"]
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+names = st.sampled_from
+small = st.integers(min_value=0, max_value=4)
+text = st.text(alphabet="abc xyz-", min_size=0, max_size=8)
+offsets = st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(-timedelta(hours=5))])
+
+
+@st.composite
+def rfc3339(draw: st.DrawFn, around: datetime = NOW, hours: int = 96) -> str:
+    """A time near ``around`` with an explicit offset (never Z), sometimes with microseconds."""
+    moment = around + timedelta(seconds=draw(st.integers(-hours * 3600, hours * 3600)))
+    if draw(st.booleans()):
+        moment += timedelta(microseconds=draw(st.integers(0, 999_999)))
+    return moment.astimezone(draw(offsets)).isoformat()
+
+
+@st.composite
+def freeze(draw: st.DrawFn) -> dict[str, Any]:
+    start = NOW + timedelta(hours=draw(st.integers(-30, 10)))
+    end = start + timedelta(hours=draw(st.integers(1, 40)))
+    f: dict[str, Any] = {
+        "id": draw(text),
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "reason": draw(text),
+    }
+    if draw(st.booleans()):
+        f["services"] = draw(st.lists(names(SERVICES), max_size=2))
+    if draw(st.booleans()):
+        f["tiers"] = draw(st.lists(names(TIERS), max_size=2))
+    return f
+
+
+applied_group = st.fixed_dictionaries(
+    {
+        "action": names(ACTIONS),
+        "service": names(SERVICES),
+        "target": names(SERVICES),
+        "tier": names(TIERS),
+        "counts": st.fixed_dictionaries({w: small for w in WINDOWS}),
+    }
+)
+kill_switch_fact = st.sampled_from([None, None, None, None, "set"]).flatmap(
+    lambda kind: (
+        st.none()
+        if kind is None
+        else st.fixed_dictionaries(
+            {"enabled": st.booleans(), "reason": text, "by": names(PRINCIPALS), "at": rfc3339()}
+        )
+    )
+)
+stats = st.fixed_dictionaries(
+    {
+        "applied": st.lists(applied_group, max_size=4),
+        "verified": st.lists(st.booleans(), max_size=14),
+        "kill_switch": kill_switch_fact,  # enabled half the time it is set
+        "freezes": st.lists(freeze(), max_size=1),
+    }
+)
+number = st.one_of(st.integers(-2, 40), st.sampled_from([2.5, 20.5, 0.5]))
+parameters = st.fixed_dictionaries(
+    {},
+    optional={
+        "replicas": st.one_of(number, st.just("9")),
+        "targets": st.one_of(st.lists(names(SERVICES), max_size=4), st.just("demo")),
+        "namespaces": st.lists(names(["a", "b", "c"]), max_size=3),
+        "namespace": names(["a", "b"]),
+        "replicas_affected": st.one_of(st.integers(0, 8), st.just("3")),
+        "replicas_total": st.integers(1, 8),
+    },
+)
+incident = st.fixed_dictionaries(
+    {
+        "id": text,
+        "service": names(SERVICES),
+        "signal": text,
+        "severity": names(["low", "high"]),
+        "opened_by": names(PRINCIPALS),
+    }
+)
+valid_input = st.fixed_dictionaries(
+    {
+        "action": names(ACTIONS),
+        "target": names(SERVICES),
+        "tier": names([*TIERS, *TIERS, *TIERS, "galactic"]),
+        "parameters": parameters,
+        "incident": incident,
+        "requester": text,
+        "mode": names(["apply", "apply", "apply", "simulate", "simulate", "yolo"]),
+        "stats": stats,
+        "time": rfc3339(),
+        "workflow_id": text,
+        "step": st.integers(1, 9),
+    }
+)
+wrong_type = st.sampled_from([7, "x", [], {}, None, True])
+
+
+@st.composite
+def gate_input(draw: st.DrawFn) -> Any:
+    """A gate input: mostly well formed, else damaged in one place (or not an object)."""
+    doc: dict[str, Any] = draw(valid_input)
+    damage = draw(st.sampled_from(["none"] * 12 + ["drop", "retype", "fact", "zulu", "whole"]))
+    if damage == "drop":
+        del doc[draw(names(sorted(doc)))]
+    elif damage == "retype":
+        doc[draw(names(sorted(doc)))] = draw(wrong_type)
+    elif damage == "fact":
+        fact = draw(names(sorted(doc["stats"])))
+        if draw(st.booleans()):
+            del doc["stats"][fact]
+        else:
+            doc["stats"][fact] = draw(st.sampled_from([7, "x", {"a": 1}]))
+    elif damage == "zulu":
+        doc["time"] = doc["time"][:19] + "Z"
+    elif damage == "whole":
+        return draw(wrong_type)
+    return doc
+
+
+group = st.fixed_dictionaries(
+    {"roles": st.lists(names(["operator", "admin", "sre"]), min_size=1, max_size=2)},
+    optional={
+        "teams": st.lists(names(["payments", "sre", "nobody"]), min_size=1, max_size=2),
+        "owners_only": st.booleans(),
+        "timeout_seconds": st.integers(1, 3600),
+    },
+).map(lambda g: {"timeout_seconds": 600, **g})
+rate_limit = st.fixed_dictionaries(
+    {
+        "name": text,
+        "window_seconds": st.sampled_from([60, 300, 900, 3600, 86400]),
+        "max": st.integers(1, 12),
+        "per": names(["all", "service", "target"]),
+    },
+    optional={
+        "actions": st.lists(names(ACTIONS), min_size=1, max_size=2),
+        "tiers": st.lists(names(TIERS), min_size=1, max_size=2),
+    },
+)
+blast = st.fixed_dictionaries(
+    {},
+    optional={
+        "max_targets": st.integers(2, 4),
+        "max_namespaces": st.integers(1, 2),
+        "max_replica_percent": st.sampled_from([25, 50, 100]),
+    },
+)
+
+
+@st.composite
+def config(draw: st.DrawFn) -> Any:
+    """A policy configuration near the shipped one; invalid about one time in three."""
+    d = json.loads(json.dumps(SHIPPED))
+    d["kill_switch"] = {
+        "enabled": draw(st.sampled_from([False] * 5 + [True])),
+        "reason": draw(text),
+    }
+    d["freezes"] = draw(st.lists(freeze(), max_size=1))
+    d["services"] = {
+        s: {
+            "environment": draw(names(["staging", "production", "lab"])),
+            "owners": draw(st.lists(names(["payments", "sre"]), max_size=2)),
+        }
+        for s in SERVICES
+    }
+    d["teams"] = {"payments": ["pat", "pia", "olga"], "sre": draw(st.lists(names(PRINCIPALS)))}
+    d["approval"] = {**draw(group), "quorum": draw(st.integers(1, 4))}
+    d["approval"]["escalation"] = draw(st.lists(group, max_size=2))
+    d["rate_limits"] = draw(st.lists(rate_limit, max_size=3))
+    d["circuit_breaker"] = {
+        "runs": draw(st.integers(1, 12)),
+        "min_runs": draw(st.integers(1, 6)),
+        "threshold_percent": draw(st.sampled_from([50, 80, 100])),
+        "open": draw(names(["approval", "deny"])),
+    }
+    d["blast_radius"] = {**draw(blast), "actions": {"demo.restart": draw(blast)}}
+    breakage: dict[str, tuple[str, Any]] = {
+        "quorum": ("approval", {**d["approval"], "quorum": 0}),
+        "tier": ("tiers", {"info": {}}),
+        "window": ("rate_limits", [{"name": "x", "window_seconds": 61, "max": 1, "per": "all"}]),
+        "freeze": ("freezes", [{"start": "tomorrow", "end": "later", "reason": "r"}]),
+        "breaker": ("circuit_breaker", {"runs": 1}),
+        "switch": ("kill_switch", "on"),
+        "tiers": ("tiers", ["info"]),
+        "approval": ("approval", "four eyes"),
+        "limit": ("limits", {"demo.scale": {"max_replicas": "20"}}),
+    }
+    broken = draw(st.sampled_from(["none"] * 30 + [*breakage, "drop", "whole"]))
+    if broken == "whole":
+        return [d]
+    if broken == "drop":
+        del d[draw(names(sorted(d)))]
+    elif broken in breakage:
+        key, value = breakage[broken]
+        d[key] = value
+    return d
