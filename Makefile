@@ -9,12 +9,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# The real OPA engine in process (steward policy test/check). Its metadata asks for Python
+# 3.14 but it runs on 3.11, which pyproject cannot express: installed on its own, no deps.
+OPA_BINDINGS := opa-golib-python-bindings==0.4.4
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet --no-deps --ignore-requires-python $(OPA_BINDINGS)
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps --ignore-requires-python $(OPA_BINDINGS)
 	touch $(VENV)/.installed $@
 
 up: $(VENV)/.installed

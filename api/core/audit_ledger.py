@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Table, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col
+from sqlmodel import select as orm_select
 
 from api.audit_models import LedgerEntry, PolicyBundleArchive
 from api.core.audit_chain import ENTRY_FIELDS, GENESIS, canonical, entry_hash
@@ -24,6 +25,7 @@ from api.models import RefusedApproval
 
 # Any fixed 64-bit number; every Steward process must use the same one.
 _PG_LEDGER_LOCK_KEY = 0x5354_4557_4C45_4447
+_TABLE: Table = SQLModel.metadata.tables["ledger_entry"]
 # A lost race on a unique constraint is retried this many times before giving up.
 _APPEND_ATTEMPTS = 5
 
@@ -59,17 +61,7 @@ def lock_ledger(session: Session) -> None:
 
 
 def _find(session: Session, key: str) -> LedgerEntry | None:
-    return session.exec(select(LedgerEntry).where(LedgerEntry.entry_key == key)).first()
-
-
-def _last(session: Session, incident_id: str | None) -> LedgerEntry | None:
-    query = select(LedgerEntry)
-    if incident_id is None:
-        query = query.order_by(col(LedgerEntry.global_seq).desc())
-    else:
-        query = query.where(LedgerEntry.incident_id == incident_id)
-        query = query.order_by(col(LedgerEntry.seq).desc())
-    return session.exec(query.limit(1)).first()
+    return session.exec(orm_select(LedgerEntry).where(LedgerEntry.entry_key == key)).first()
 
 
 def append(engine: Engine, signer: LedgerSigner, draft: EntryDraft) -> LedgerEntry:
@@ -95,7 +87,7 @@ def append_many(engine: Engine, signer: LedgerSigner, drafts: list[EntryDraft]) 
     with Session(engine) as session:
         known = set(
             session.exec(
-                select(LedgerEntry.entry_key).where(col(LedgerEntry.entry_key).in_(keys))
+                orm_select(LedgerEntry.entry_key).where(col(LedgerEntry.entry_key).in_(keys))
             ).all()
         )
     fresh = [d for d in drafts if d.key not in known]
@@ -115,61 +107,76 @@ def append_many(engine: Engine, signer: LedgerSigner, drafts: list[EntryDraft]) 
     raise AssertionError("unreachable")
 
 
+def _head(connection: Connection, incident_id: str | None) -> tuple[int, str]:
+    """The sequence number and hash of a chain's last entry: (0, GENESIS) when empty."""
+    table = _TABLE
+    seq = table.c.global_seq if incident_id is None else table.c.seq
+    query = select(seq, table.c.entry_hash).order_by(seq.desc()).limit(1)
+    if incident_id is not None:
+        query = query.where(table.c.incident_id == incident_id)
+    row = connection.execute(query).first()
+    return (int(row[0]), str(row[1])) if row is not None else (0, GENESIS)
+
+
 def append_in_session(session: Session, signer: LedgerSigner, drafts: list[EntryDraft]) -> int:
     """Add the drafts whose keys are new to ``session``, which holds :func:`lock_ledger`.
+
+    Core statements, not the ORM: this runs inside every record activity.
 
     Returns:
         How many entries were added; the caller commits.
     """
+    connection = session.connection()
     keys = [d.key for d in drafts]
     known = set(
-        session.exec(
-            select(LedgerEntry.entry_key).where(col(LedgerEntry.entry_key).in_(keys))
-        ).all()
+        connection.execute(select(_TABLE.c.entry_key).where(_TABLE.c.entry_key.in_(keys)))
+        .scalars()
+        .all()
     )
-    last_global = _last(session, None)
-    heads: dict[str, LedgerEntry | None] = {}
-    added = 0
+    global_seq, global_hash = _head(connection, None)
+    heads: dict[str, tuple[int, str]] = {}
+    rows: list[dict[str, Any]] = []
     for draft in drafts:
         if draft.key in known:
             continue
         if draft.incident_id not in heads:
-            heads[draft.incident_id] = _last(session, draft.incident_id)
-        last_incident = heads[draft.incident_id]
+            heads[draft.incident_id] = _head(connection, draft.incident_id)
+        seq, prev_hash = heads[draft.incident_id]
         fields: dict[str, Any] = {
             "entry_key": draft.key,
             "incident_id": draft.incident_id,
-            "seq": last_incident.seq + 1 if last_incident else 1,
-            "global_seq": last_global.global_seq + 1 if last_global else 1,
+            "seq": seq + 1,
+            "global_seq": global_seq + 1,
             "kind": draft.kind,
             "step": draft.step,
             "at": datetime.now(UTC).isoformat(),
             "payload": canonical(draft.payload),
-            "prev_hash": last_incident.entry_hash if last_incident else GENESIS,
-            "global_prev_hash": last_global.entry_hash if last_global else GENESIS,
+            "prev_hash": prev_hash,
+            "global_prev_hash": global_hash,
             "key_id": signer.key_id,
         }
         digest = entry_hash(fields)
-        row = LedgerEntry(**fields, entry_hash=digest, signature=signer.sign(digest.encode()))
-        session.add(row)
+        rows.append({**fields, "entry_hash": digest, "signature": signer.sign(digest.encode())})
         known.add(draft.key)
-        heads[draft.incident_id] = last_global = row
-        added += 1
-    session.flush()
-    return added
+        global_seq, global_hash = global_seq + 1, digest
+        heads[draft.incident_id] = (seq + 1, digest)
+    if rows:
+        connection.execute(insert(_TABLE), rows)
+    return len(rows)
 
 
 def incident_entries(engine: Engine, incident_id: str) -> list[LedgerEntry]:
     """Return one incident's entries in chain order."""
     with Session(engine) as session:
-        query = select(LedgerEntry).where(LedgerEntry.incident_id == incident_id)
+        query = orm_select(LedgerEntry).where(LedgerEntry.incident_id == incident_id)
         return list(session.exec(query.order_by(col(LedgerEntry.seq))).all())
 
 
 def all_entries(engine: Engine) -> list[LedgerEntry]:
     """Return every entry in global chain order."""
     with Session(engine) as session:
-        return list(session.exec(select(LedgerEntry).order_by(col(LedgerEntry.global_seq))).all())
+        query = orm_select(LedgerEntry).order_by(col(LedgerEntry.global_seq))
+        return list(session.exec(query).all())
 
 
 def archive_bundle(engine: Engine, sha256: str, files: dict[str, str]) -> None:

@@ -3,8 +3,7 @@
 Most examples are well formed, so the checks behind validation (freezes, rate limits, the
 circuit breaker, blast radius, approvals and escalation) are exercised; a share is broken on
 purpose (a field removed or of the wrong type, invalid data) so validation is too. Times are
-always parseable: OPA's in-process engine fails the whole evaluation on a time it cannot
-parse (strict builtin errors), which the policy documents and the Python tests cover.
+mostly UTC (the only form the policy accepts), sometimes another offset, a Z or garbage.
 """
 
 from __future__ import annotations
@@ -28,7 +27,8 @@ NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 names = st.sampled_from
 small = st.integers(min_value=0, max_value=4)
 text = st.text(alphabet="abc xyz-", min_size=0, max_size=8)
-offsets = st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(-timedelta(hours=5))])
+# Mostly UTC, the only offset the policy accepts; the others must be invalid input.
+offsets = st.sampled_from([UTC] * 6 + [timezone(timedelta(hours=2)), timezone(-timedelta(hours=5))])
 
 
 @st.composite
@@ -79,7 +79,7 @@ stats = st.fixed_dictionaries(
     {
         "applied": st.lists(applied_group, max_size=4),
         "verified": st.lists(st.booleans(), max_size=14),
-        "kill_switch": kill_switch_fact,  # enabled half the time it is set
+        "kill_switch": kill_switch_fact,
         "freezes": st.lists(freeze(), max_size=1),
     }
 )
@@ -138,20 +138,29 @@ def gate_input(draw: st.DrawFn) -> Any:
         else:
             doc["stats"][fact] = draw(st.sampled_from([7, "x", {"a": 1}]))
     elif damage == "zulu":
-        doc["time"] = doc["time"][:19] + "Z"
+        doc["time"] = draw(st.sampled_from([doc["time"][:19] + "Z", doc["time"][:19], "soon"]))
     elif damage == "whole":
         return draw(wrong_type)
     return doc
 
 
-group = st.fixed_dictionaries(
-    {"roles": st.lists(names(["operator", "admin", "sre"]), min_size=1, max_size=2)},
-    optional={
-        "teams": st.lists(names(["payments", "sre", "nobody"]), min_size=1, max_size=2),
-        "owners_only": st.booleans(),
-        "timeout_seconds": st.integers(1, 3600),
-    },
-).map(lambda g: {"timeout_seconds": 600, **g})
+@st.composite
+def group(draw: st.DrawFn) -> dict[str, Any]:
+    """An approver group restricted by roles alone, teams, service owners, or both."""
+    g: dict[str, Any] = {
+        "roles": draw(st.lists(names(["operator", "admin", "sre"]), min_size=1, max_size=2)),
+        "timeout_seconds": draw(st.integers(1, 3600)),
+    }
+    restrict = draw(names(["roles", "teams", "owners", "both"]))
+    if restrict in ("teams", "both"):
+        g["teams"] = draw(st.lists(names(["payments", "sre", "nobody"]), min_size=1, max_size=2))
+    if restrict in ("owners", "both"):
+        g["owners_only"] = True
+    elif draw(st.booleans()):
+        g["owners_only"] = False
+    return g
+
+
 rate_limit = st.fixed_dictionaries(
     {
         "name": text,
@@ -175,11 +184,11 @@ blast = st.fixed_dictionaries(
 
 
 @st.composite
-def config(draw: st.DrawFn) -> Any:
-    """A policy configuration near the shipped one; invalid about one time in three."""
-    d = json.loads(json.dumps(SHIPPED))
+def config(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid policy configuration near the shipped one."""
+    d: dict[str, Any] = json.loads(json.dumps(SHIPPED))
     d["kill_switch"] = {
-        "enabled": draw(st.sampled_from([False] * 5 + [True])),
+        "enabled": draw(st.sampled_from([False] * 9 + [True])),
         "reason": draw(text),
     }
     d["freezes"] = draw(st.lists(freeze(), max_size=1))
@@ -191,8 +200,8 @@ def config(draw: st.DrawFn) -> Any:
         for s in SERVICES
     }
     d["teams"] = {"payments": ["pat", "pia", "olga"], "sre": draw(st.lists(names(PRINCIPALS)))}
-    d["approval"] = {**draw(group), "quorum": draw(st.integers(1, 4))}
-    d["approval"]["escalation"] = draw(st.lists(group, max_size=2))
+    d["approval"] = {**draw(group()), "quorum": draw(st.integers(1, 4))}
+    d["approval"]["escalation"] = draw(st.lists(group(), max_size=2))
     d["rate_limits"] = draw(st.lists(rate_limit, max_size=3))
     d["circuit_breaker"] = {
         "runs": draw(st.integers(1, 12)),
@@ -201,23 +210,35 @@ def config(draw: st.DrawFn) -> Any:
         "open": draw(names(["approval", "deny"])),
     }
     d["blast_radius"] = {**draw(blast), "actions": {"demo.restart": draw(blast)}}
-    breakage: dict[str, tuple[str, Any]] = {
-        "quorum": ("approval", {**d["approval"], "quorum": 0}),
-        "tier": ("tiers", {"info": {}}),
-        "window": ("rate_limits", [{"name": "x", "window_seconds": 61, "max": 1, "per": "all"}]),
-        "freeze": ("freezes", [{"start": "tomorrow", "end": "later", "reason": "r"}]),
-        "breaker": ("circuit_breaker", {"runs": 1}),
-        "switch": ("kill_switch", "on"),
-        "tiers": ("tiers", ["info"]),
-        "approval": ("approval", "four eyes"),
-        "limit": ("limits", {"demo.scale": {"max_replicas": "20"}}),
-    }
-    broken = draw(st.sampled_from(["none"] * 30 + [*breakage, "drop", "whole"]))
+    return d
+
+
+BREAKAGE: dict[str, tuple[str, Any]] = {
+    "quorum": ("approval", {"quorum": 0, "roles": ["operator"], "timeout_seconds": 60}),
+    "tier": ("tiers", {"info": {}}),
+    "window": ("rate_limits", [{"name": "x", "window_seconds": 61, "max": 1, "per": "all"}]),
+    "freeze": ("freezes", [{"start": "tomorrow", "end": "later", "reason": "r"}]),
+    "breaker": ("circuit_breaker", {"runs": 1}),
+    "switch": ("kill_switch", "on"),
+    "tiers": ("tiers", ["info"]),
+    "approval": ("approval", "four eyes"),
+    "limits": ("limits", "none"),
+    "bound": ("limits", {"demo.scale": {"max_replicas": 20, "min_replicas": "1"}}),
+    "env": ("environments", {"production": {"approval": {"quorum": -1}}}),
+    "team": ("teams", {"sre": "sam"}),
+}
+
+
+@st.composite
+def damaged_config(draw: st.DrawFn) -> Any:
+    """A configuration the policy must call invalid: one part broken, one missing, or all."""
+    d: dict[str, Any] = draw(config())
+    broken = draw(st.sampled_from([*BREAKAGE, "drop", "whole"]))
     if broken == "whole":
         return [d]
     if broken == "drop":
-        del d[draw(names(sorted(d)))]
-    elif broken in breakage:
-        key, value = breakage[broken]
+        del d[draw(names(sorted(set(d) - {"limits"})))]
+    else:
+        key, value = BREAKAGE[broken]
         d[key] = value
     return d

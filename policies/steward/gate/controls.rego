@@ -4,7 +4,7 @@
 #   Unknown tiers and modes, the kill switch, change freezes, parameter limits, blast
 #   radius, rate limits and the circuit breaker. Each returns a set of findings
 #   ({"rule", "reason"}); the call summary c carries action, target, tier, mode, service
-#   (the incident's), opened_by and now (nanoseconds).
+#   (the incident's), opened_by, now (the input's UTC time) and the target's environment.
 package steward.gate
 
 _unknown_tier(tier, tiers) := {_finding("unknown_tier", concat("", ["unknown tier: ", tier])) |
@@ -39,12 +39,13 @@ _set_by(by) := concat("", [" (set by ", by, ")"]) if {
 
 # Freezes come from data.json (planned calendar windows) and from the API (facts); a
 # window covers [start, end) and, when it lists them, only some services and tiers.
+# Times are UTC RFC 3339 strings, whose order is the time order (validate.rego).
 _freezes(c, freezes) := {_finding("freeze", reason) |
 	some f in freezes
 	_freeze_covers(f, c)
 	c.tier in object.get(f, "tiers", [c.tier])
-	time.parse_rfc3339_ns(f.start) <= c.now
-	c.now < time.parse_rfc3339_ns(f.end)
+	f.start <= c.now
+	c.now < f.end
 	reason := concat("", ["change freeze until ", f.end, ": ", f.reason])
 }
 

@@ -69,7 +69,7 @@ _decide_input(inp, d) := _deny(problems) if {
 		"mode": inp.mode,
 		"service": inp.incident.service,
 		"opened_by": inp.incident.opened_by,
-		"now": time.parse_rfc3339_ns(inp.time),
+		"now": inp.time,
 		"env": env,
 		"environment": object.get(d.environments, env, {}),
 	},
@@ -88,7 +88,8 @@ _decide_input(inp, d) := _deny(problems) if {
 #
 # Both unions are computed before anything is decided: were one undefined (a check
 # reading something that is not there), an else chain would skip it and fall through to
-# a weaker answer. Here an undefined union leaves the decision undefined, which is a deny.
+# a weaker answer. Here an undefined union leaves the decision undefined, which is a deny,
+# as is a tier whose approval flag is neither true nor false.
 _decide_valid(c, params, stats, d) := _outcome(denials, needs, c, d) if {
 	denials := union({
 		_unknown_tier(c.tier, d.tiers),
@@ -117,7 +118,7 @@ _outcome(denials, needs, c, d) := _deny(denials) if {
 	"rules": ["tier_allow"],
 } if {
 	_tier_needs_approval(c, d) == false
-} else := _deny({_finding("default_deny", "no rule allows this action")})
+}
 
 _finding(rule, reason) := {"rule": rule, "reason": reason}
 

@@ -32,12 +32,13 @@ test_step_must_be_a_number if {
 	d.reasons == ["invalid input: step"]
 }
 
-# A trailing Z is refused by both engines alike (regopy cannot parse it). Unparseable
-# times are left to the Python tests: OPA with strict builtin errors fails on them.
-test_time_needs_an_offset if {
-	d := _decide({"time": "2024-05-01T12:00:00Z"})
-	d.outcome == "deny"
-	d.reasons == ["invalid input: time"]
+# Times are UTC written +00:00: a Z, another offset or no offset is invalid input.
+test_time_must_be_utc_with_an_offset if {
+	every t in ["2024-05-01T12:00:00Z", "2024-05-01T14:00:00+02:00", "2024-05-01T12:00:00", "soon"] {
+		d := _decide({"time": t})
+		d.outcome == "deny"
+		d.reasons == ["invalid input: time"]
+	}
 }
 
 test_incident_fields_are_validated if {
