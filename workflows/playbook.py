@@ -107,7 +107,9 @@ class Playbook(PlaybookRecords):
         """Count one operator's approve or reject for a pending step."""
         approval = self._approvals[d.step]
         status = approval.count(d)
-        await self._record_approval(approval)
+        self._record_approval(approval)
+        # Acknowledge the vote only once it is in the database the API reads.
+        await self._flush_records()
         return status
 
     @decide.validator
@@ -136,7 +138,7 @@ class Playbook(PlaybookRecords):
     async def execute(self, incident: IncidentInput) -> PlaybookOutcome:
         """Run :meth:`remediate`, compensate on failure, and record the outcome."""
         self._incident = incident
-        await self._record_incident("running")
+        self._record_incident("running")
         try:
             await self.remediate(incident)
             outcome = PlaybookOutcome("resolved", "remediation verified")
@@ -146,7 +148,8 @@ class Playbook(PlaybookRecords):
             outcome = await self._compensate(str(failure))
         outcome.applied = [{"step": a.step, "actuator": a.actuator} for a in self._applied]
         outcome.plan = self._plan
-        await self._record_incident(outcome.status, asdict(outcome))
+        self._record_incident(outcome.status, asdict(outcome))
+        await self._flush_records()
         return outcome
 
     async def act(self, actuator: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -169,7 +172,7 @@ class Playbook(PlaybookRecords):
         )
         record.gate_input = asdict(gate.gate_input)  # the ledger keeps what the policy saw
         if decision.outcome == "deny":
-            await self._record_step(record, status="denied", error="; ".join(decision.reasons))
+            self._record_step(record, status="denied", error="; ".join(decision.reasons))
             raise PlaybookStopped("denied", f"{actuator} denied: {'; '.join(decision.reasons)}")
         if incident.mode == "simulate":
             planned = {
@@ -179,7 +182,7 @@ class Playbook(PlaybookRecords):
                 "decision": decision.outcome,
             }
             self._plan.append(planned)
-            await self._record_step(record, status="planned", result=planned)
+            self._record_step(record, status="planned", result=planned)
             return planned
         authorization = gate.authorization
         if decision.outcome == "approval_required":
@@ -207,12 +210,12 @@ class Playbook(PlaybookRecords):
             )
         except (ActivityError, ApplicationError) as err:
             message = f"{actuator} failed: {failure_message(err)}"
-            await self._record_step(record, status="failed", error=message)
+            self._record_step(record, status="failed", error=message)
             raise RemediationFailed(message) from err
         self._applied.append(
             AppliedAction(step, actuator, params, before, gate.reversible, authorization)
         )
-        await self._record_step(record, status="applied", before=before, result=result)
+        self._record_step(record, status="applied", before=before, result=result)
         return result
 
     async def verify(
@@ -222,7 +225,7 @@ class Playbook(PlaybookRecords):
         self._step += 1
         record = StepRecord(self._incident_id, self._step, "verify", check, "running", params)
         if self._require_incident().mode == "simulate":
-            await self._record_step(record, status="skipped", result={"detail": "simulate mode"})
+            self._record_step(record, status="skipped", result={"detail": "simulate mode"})
             return VerifyResult(True, {}, "skipped in simulate mode", 0)
         request = VerifyRequest(check, params, within_seconds)
         result = await workflow.execute_activity(
@@ -233,7 +236,7 @@ class Playbook(PlaybookRecords):
             retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=NON_RETRYABLE),
         )
         status = "passed" if result.ok else "failed"
-        await self._record_step(record, status=status, result=asdict(result))
+        self._record_step(record, status=status, result=asdict(result))
         if not result.ok:
             raise RemediationFailed(f"verification {check} failed: {result.detail}")
         return result
@@ -273,7 +276,7 @@ class Playbook(PlaybookRecords):
             # An unknown actuator or bad parameters: a playbook bug, stop without acting.
             # (A local activity's failure arrives as the ApplicationError itself.)
             reason = failure_message(err)
-            await self._record_step(
+            self._record_step(
                 StepRecord(self._incident_id, step, "act", actuator, "failed", params),
                 status="failed",
                 error=reason,
@@ -288,9 +291,9 @@ class Playbook(PlaybookRecords):
         )
         self._approvals[record.step] = approval
         self._status = "awaiting_approval"
-        await self._record_step(record, status="awaiting_approval")
-        await self._record_approval(approval, gate)
-        await self._record_incident("awaiting_approval")
+        self._record_step(record, status="awaiting_approval")
+        self._record_approval(approval, gate)
+        self._record_incident("awaiting_approval")
         while approval.status == "pending":
             try:
                 await workflow.wait_condition(
@@ -300,11 +303,11 @@ class Playbook(PlaybookRecords):
             except TimeoutError:
                 await self._escalate(record, approval)
         self._status = "running"
-        await self._record_incident("running")
+        self._record_incident("running")
         if approval.status != "approved":
-            await self._record_step(record, status="rejected", error=approval.reason)
+            self._record_step(record, status="rejected", error=approval.reason)
             raise PlaybookStopped("rejected", f"{record.name} not approved: {approval.reason}")
-        await self._record_step(record, status="approved", result={"reason": approval.reason})
+        self._record_step(record, status="approved", result={"reason": approval.reason})
         return await workflow.execute_local_activity(
             "steward.authorize",
             AuthorizeRequest(
@@ -324,12 +327,12 @@ class Playbook(PlaybookRecords):
         if not approval.escalate():
             # Escalations are on the step record; the verdict reads the same either way.
             approval.status, approval.reason = "timeout", "timeout"
-            await self._record_approval(approval)
+            self._record_approval(approval)
             return
         # Earlier votes keep counting; the step record shows who may decide now.
         group = approval.group
         escalation = {"stage": approval.stage, "roles": group.roles, "teams": group.teams}
-        await self._record_step(
+        self._record_step(
             record, result={"escalated": {**escalation, "principals": group.principals}}
         )
 
@@ -361,10 +364,10 @@ class Playbook(PlaybookRecords):
                 outcome.compensation_failures.append(
                     f"step {applied.step} {applied.actuator}: {failure_message(err)}"
                 )
-                await self._record_step(record, status="failed", error=failure_message(err))
+                self._record_step(record, status="failed", error=failure_message(err))
                 continue
             outcome.compensated.append(applied.step)
-            await self._record_step(record, status="undone", before=applied.before, result=result)
+            self._record_step(record, status="undone", before=applied.before, result=result)
         if outcome.compensation_failures:
             outcome.status = "failed"
         return outcome

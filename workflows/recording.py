@@ -1,5 +1,12 @@
-"""How a playbook writes its progress to the app database (local activities)."""
+"""How a playbook writes its progress to the app database (local activities).
 
+Records run in the background, one after another in the order they were made, so the
+playbook does not wait on the database between its steps; :meth:`_flush_records` waits for
+all of them (before the outcome is returned and before an approval vote is acknowledged).
+"""
+
+import asyncio
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -28,13 +35,29 @@ class PlaybookRecords:
             raise RuntimeError("act() and verify() run inside execute()")
         return self._incident
 
-    async def _local(self, name: str, arg: Any) -> None:
-        await workflow.execute_local_activity(name, arg, start_to_close_timeout=self.local_timeout)
+    _record_chain: "asyncio.Task[None] | None" = None
 
-    async def _record_incident(self, status: str, outcome: dict[str, Any] | None = None) -> None:
+    def _local(self, name: str, arg: Any) -> None:
+        previous = self._record_chain
+
+        async def record_after_previous() -> None:
+            if previous is not None:
+                await previous
+            await workflow.execute_local_activity(
+                name, arg, start_to_close_timeout=self.local_timeout
+            )
+
+        self._record_chain = asyncio.create_task(record_after_previous())
+
+    async def _flush_records(self) -> None:
+        """Wait until every record made so far is written."""
+        if self._record_chain is not None:
+            await self._record_chain
+
+    def _record_incident(self, status: str, outcome: dict[str, Any] | None = None) -> None:
         incident = self._require_incident()
         self._status = status
-        await self._local(
+        self._local(
             "steward.record_incident",
             IncidentRecord(
                 self._incident_id,
@@ -51,15 +74,12 @@ class PlaybookRecords:
             ),
         )
 
-    async def _record_step(self, record: StepRecord, **changes: Any) -> None:
-        for key, value in changes.items():
-            setattr(record, key, value)
-        await self._local("steward.record_step", record)
+    def _record_step(self, record: StepRecord, **changes: Any) -> None:
+        # A copy: the record is written later, and the caller goes on changing its own.
+        self._local("steward.record_step", replace(record, **changes))
 
-    async def _record_approval(
-        self, approval: PendingApproval, gate: GateResult | None = None
-    ) -> None:
-        await self._local(
+    def _record_approval(self, approval: PendingApproval, gate: GateResult | None = None) -> None:
+        self._local(
             "steward.record_approval",
             ApprovalRecord(
                 self._incident_id,

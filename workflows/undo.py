@@ -40,7 +40,7 @@ class UndoIncident(Playbook):
         outcome = self._outcome
         outcome.reason = f"undid the applied actions of {request.incident_id}"
         outcome.irreversible = list(request.irreversible)
-        await self._record_incident("running")
+        self._record_incident("running")
         try:
             await self.remediate(request.incident)
         except PlaybookStopped as stop:
@@ -48,7 +48,8 @@ class UndoIncident(Playbook):
         if outcome.compensation_failures and outcome.status == "resolved":
             outcome.status = "failed"
             outcome.reason = f"{len(outcome.compensation_failures)} undo step(s) failed"
-        await self._record_incident(outcome.status, asdict(outcome))
+        self._record_incident(outcome.status, asdict(outcome))
+        await self._flush_records()
         return outcome
 
     async def remediate(self, incident: IncidentInput) -> None:
@@ -76,14 +77,14 @@ class UndoIncident(Playbook):
             gate_input=asdict(gate.gate_input),
         )
         if decision.outcome == "deny":
-            await self._record_step(record, status="denied", error="; ".join(decision.reasons))
+            self._record_step(record, status="denied", error="; ".join(decision.reasons))
             raise PlaybookStopped(
                 "denied", f"undo of {label} denied: {'; '.join(decision.reasons)}"
             )
         if not gate.reversible:
             # The actuator has become irreversible since it was applied: list it, skip it.
             self._outcome.irreversible.append(label)
-            await self._record_step(record, status="skipped", error="irreversible")
+            self._record_step(record, status="skipped", error="irreversible")
             return
         authorization = gate.authorization
         if decision.outcome == "approval_required":
@@ -100,10 +101,10 @@ class UndoIncident(Playbook):
             )
         except ActivityError as err:
             self._outcome.compensation_failures.append(f"{label}: {failure_message(err)}")
-            await self._record_step(record, status="failed", error=failure_message(err))
+            self._record_step(record, status="failed", error=failure_message(err))
             return
         self._outcome.compensated.append(target.step)
         undoes = {"incident": self._request.incident_id, "step": target.step}
-        await self._record_step(
+        self._record_step(
             record, status="undone", before=target.before, result={"undoes": undoes, **result}
         )

@@ -7,8 +7,11 @@ nothing twice. Each record also appends its facts to the evidence ledger, keyed 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -32,6 +35,11 @@ class RecordActivities:
     def __init__(self, engine: Engine, ledger: LedgerWriter) -> None:
         self._engine = engine
         self._ledger = ledger
+        # SQLite has one writer at a time and its busy handler backs off in sleeps of up to
+        # 100 ms; queueing this worker's writers on a mutex instead wakes each one at once.
+        self._write_lock: AbstractContextManager[Any] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        )
 
     def _write(self, drafts: list[EntryDraft], upsert: Callable[[Session], None]) -> None:
         """Run ``upsert`` and append the new ledger entries in one transaction.
@@ -40,7 +48,7 @@ class RecordActivities:
         its write lock once per record.
         """
         fresh = self._ledger.prepare(drafts)
-        with Session(self._engine) as session:
+        with self._write_lock, Session(self._engine) as session:
             if fresh:
                 lock_ledger(session)
             upsert(session)
