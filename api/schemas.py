@@ -45,9 +45,14 @@ class IncidentOut(BaseModel):
 
 
 class IncidentOpened(IncidentOut):
-    """The answer to opening an incident: ``deduplicated`` when it was already open."""
+    """The answer to opening an incident.
+
+    ``deduplicated`` when the same fingerprint was already open; in simulate mode, ``plan``
+    lists what each action would have done (nothing was applied).
+    """
 
     deduplicated: bool = False
+    plan: list[dict[str, Any]] | None = None
 
 
 class StepOut(BaseModel):

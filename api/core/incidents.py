@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
@@ -109,3 +110,19 @@ async def open_incident(
     stored = session.get(Incident, ident)
     assert stored is not None
     return stored, created
+
+
+async def wait_for_simulation(
+    client: Client, session: Session, row: Incident, timeout: float = 30.0
+) -> Incident:
+    """Wait for a simulate-mode run to finish and return its row with the recorded plan.
+
+    A simulation applies nothing and waits for nobody, so it ends quickly; if it has not
+    ended within ``timeout`` the row is returned as it stands and the plan comes later.
+    """
+    try:
+        await asyncio.wait_for(client.get_workflow_handle(row.id).result(), timeout)
+    except (TimeoutError, WorkflowFailureError):
+        return row
+    session.expire_all()
+    return session.get(Incident, row.id) or row

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from sqlmodel import col, select
 
-from api.core.incidents import UnknownPlaybookError, open_incident
+from api.core.incidents import UnknownPlaybookError, open_incident, wait_for_simulation
 from api.core.permissions import Permission
 from api.core.settings import get_settings
 from api.deps import ClientDep, PrincipalDep, SessionDep, allow
@@ -49,8 +49,12 @@ async def create_incident(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.args[0]) from exc
     if not created:
         response.status_code = status.HTTP_200_OK
+    plan = None
+    if body.mode == "simulate":
+        row = await wait_for_simulation(client, session, row)
+        plan = (row.outcome or {}).get("plan")
     return IncidentOpened.model_validate(row, from_attributes=True).model_copy(
-        update={"deduplicated": not created}
+        update={"deduplicated": not created, "plan": plan}
     )
 
 

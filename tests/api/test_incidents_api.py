@@ -151,3 +151,19 @@ async def test_bad_input_and_auth(api_url: str, api_keys: dict[str, str], engine
         assert nobody.status_code == 404
         assert (await api.get("/api/v1/incidents", headers=headers)).json() == []
         assert (await api.get("/healthz")).json()["database"] == "ok"
+
+
+async def test_simulate_mode_returns_the_plan_and_applies_nothing(
+    api_url: str, worker: Worker, api_keys: dict[str, str], demo: httpx.Client
+) -> None:
+    async with httpx.AsyncClient(base_url=api_url, timeout=60) as api:
+        opened = await api.post(
+            "/api/v1/incidents",
+            json=body(signal="p95-sim", mode="simulate", params={"replicas": 6}),
+            headers={"X-API-Key": api_keys["engineer"]},
+        )
+    assert opened.status_code == 201, opened.text
+    answer = opened.json()
+    assert answer["status"] == "resolved" and answer["mode"] == "simulate"
+    assert [(p["actuator"], p["params"]["replicas"]) for p in answer["plan"]] == [("demo.scale", 6)]
+    assert demo.get("/admin/actions").json() == []
