@@ -1,29 +1,71 @@
-"""Latency of one embedded policy decision over varied gate inputs.
+"""Latency of one policy decision: embedded (regopy in process) and remote (OPA over HTTP).
 
-Run ``python -m bench.policy_latency [n]``; prints one JSON object. The target (p99 under
-2 ms on a 2-core machine) comes from DESIGN.md.
+Run ``python -m bench.policy_latency [--n N] [--opa-url URL]``; prints one JSON object with
+p50/p99 for each engine. The embedded target (p99 under 2 ms on a 2-core machine) comes from
+DESIGN.md; the remote engine has no target (it adds a network round trip).
+
+Without ``--opa-url`` the remote engine talks to the OPA REST stand-in the tests use
+(``tests/policy/opa_server.py``: the real OPA engine, in process, behind OPA's data API on a
+local socket), since no OPA server binary runs here. Point ``--opa-url`` at an
+``openpolicyagent/opa`` server (``docker compose up opa``) to measure the real one.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
 import random
-import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from activities.policy.engine import EmbeddedPolicyEngine
+from activities.policy.remote import RemotePolicyEngine
 from activities.policy.types import GateInput, IncidentRef
+from api.core.settings import get_settings
 
 TARGET_P99_MS = 2.0
 WARMUP = 200
+NOW = datetime(2024, 5, 1, 12, tzinfo=UTC)
+
+
+def _stats(rng: random.Random) -> dict[str, Any]:
+    """Facts shaped like the gatherer's, as busy as a service under remediation gets."""
+    groups = [
+        {
+            "action": rng.choice(["demo.scale", "demo.restart", "notify.log"]),
+            "service": rng.choice(["demo", "billing"]),
+            "target": rng.choice(["demo", "billing"]),
+            "tier": rng.choice(["info", "warn", "critical"]),
+            "counts": {w: rng.randint(0, 3) for w in ("60", "300", "900", "3600", "86400")},
+        }
+        for _ in range(rng.randint(0, 6))
+    ]
+    start = NOW + timedelta(hours=rng.randint(-48, 48))
+    freezes = [
+        {
+            "id": "api-1",
+            "start": start.isoformat(),
+            "end": (start + timedelta(hours=4)).isoformat(),
+            "reason": "release",
+        }
+    ][: rng.randint(0, 1)]
+    return {
+        "applied": groups,
+        "verified": [int(rng.random() < 0.9) for _ in range(rng.randint(0, 12))],
+        "kill_switch": None,
+        "freezes": freezes,
+    }
 
 
 def varied_inputs(n: int, seed: int = 7) -> list[GateInput]:
-    """Return ``n`` gate inputs that reach every outcome: allow, approval, limit and bad tier."""
+    """Return ``n`` gate inputs reaching every outcome: allow, approval, and many denials."""
     rng = random.Random(seed)
     tiers = ["info", "warn", "critical", "critical", "unknown"]
-    actions = ["demo.scale", "demo.scale", "demo.restart", "demo.flag"]
+    actions = ["demo.scale", "demo.scale", "demo.restart", "demo.feature_flag"]
     inputs = []
     for i in range(n):
         action = rng.choice(actions)
@@ -39,8 +81,8 @@ def varied_inputs(n: int, seed: int = 7) -> list[GateInput]:
                 incident=IncidentRef(f"inc-{i}", "demo", "error_rate", "critical", "detector"),
                 requester="ErrorBurstPlaybook",
                 mode=rng.choice(["apply", "apply", "simulate"]),
-                stats={"recent_actions": rng.randint(0, 10), "verified_success": rng.random()},
-                time="2024-05-01T12:00:00",
+                stats=_stats(rng),
+                time=(NOW + timedelta(seconds=rng.randint(0, 86400))).isoformat(),
                 workflow_id=f"wf-{i}",
                 step=i % 4,
             )
@@ -54,8 +96,20 @@ def percentile(sorted_ms: list[float], q: float) -> float:
     return sorted_ms[rank - 1]
 
 
-def run(n: int = 5000) -> dict[str, Any]:
-    """Evaluate ``n`` varied inputs after a warm-up and return the latency summary."""
+def summary(engine: str, samples: list[float], **extra: Any) -> dict[str, Any]:
+    """Return the p50/p99 summary of latencies in milliseconds."""
+    samples.sort()
+    return {
+        "engine": engine,
+        "n": len(samples),
+        "p50_ms": round(percentile(samples, 50), 4),
+        "p99_ms": round(percentile(samples, 99), 4),
+        **extra,
+    }
+
+
+def run_embedded(n: int) -> dict[str, Any]:
+    """Evaluate ``n`` varied inputs in process after a warm-up."""
     engine = EmbeddedPolicyEngine()
     for gate_input in varied_inputs(WARMUP, seed=1):
         engine.evaluate(gate_input)
@@ -64,15 +118,57 @@ def run(n: int = 5000) -> dict[str, Any]:
         start = time.perf_counter_ns()
         engine.evaluate(gate_input)
         samples.append((time.perf_counter_ns() - start) / 1e6)
-    samples.sort()
-    return {
-        "engine": "embedded",
-        "n": n,
-        "p50_ms": round(percentile(samples, 50), 4),
-        "p99_ms": round(percentile(samples, 99), 4),
-        "target_p99_ms": TARGET_P99_MS,
-    }
+    return summary("embedded", samples, target_p99_ms=TARGET_P99_MS)
+
+
+async def _remote_samples(url: str, n: int) -> list[float]:
+    engine = RemotePolicyEngine(url, get_settings().policy_dir, timeout=5)
+    try:
+        for gate_input in varied_inputs(WARMUP // 4, seed=1):
+            await engine.decide(gate_input)
+        samples = []
+        for gate_input in varied_inputs(n):
+            start = time.perf_counter_ns()
+            decision = await engine.decide(gate_input)
+            samples.append((time.perf_counter_ns() - start) / 1e6)
+            if decision.rules == ["evaluation_error"]:
+                raise RuntimeError(f"the OPA server at {url} failed: {decision.reasons}")
+        return samples
+    finally:
+        await engine.aclose()
+
+
+@contextmanager
+def _stand_in_server() -> Iterator[str]:
+    # The test suite's OPA REST stand-in; imported here so the embedded run needs no tests.
+    from tests.policy.opa_server import create_opa_app
+    from tests.support.servers import serve_app
+
+    with serve_app(create_opa_app(get_settings().policy_dir)) as url:
+        yield url
+
+
+def run_remote(n: int, url: str | None) -> dict[str, Any]:
+    """Decide ``n`` varied inputs through an OPA server, one request at a time."""
+    if url is not None:
+        return summary("remote", asyncio.run(_remote_samples(url, n)), server=url)
+    with _stand_in_server() as local:
+        samples = asyncio.run(_remote_samples(local, n))
+    return summary("remote", samples, server="OPA engine behind the REST stand-in")
+
+
+def main() -> None:
+    """Parse arguments, run both benchmarks and print the JSON summary."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n", nargs="?", type=int, default=5000, help="decisions per engine")
+    parser.add_argument("--opa-url", help="a running OPA server (default: the stand-in)")
+    parser.add_argument("--skip-remote", action="store_true", help="embedded engine only")
+    args = parser.parse_args()
+    result: dict[str, Any] = {"embedded": run_embedded(args.n)}
+    if not args.skip_remote:
+        result["remote"] = run_remote(max(1, args.n // 5), args.opa_url)
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(int(sys.argv[1]) if len(sys.argv) > 1 else 5000)))
+    main()

@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
-from regopy import Input, Interpreter
+from regopy import Interpreter
 
 from activities.policy.bundle import (
     PolicyBundle,
@@ -28,7 +28,8 @@ from activities.policy.bundle import (
     rego_error_message,
 )
 from activities.policy.decision import decision_from_output, deny
-from activities.policy.types import Decision, GateInput
+from activities.policy.rego_input import set_json_input
+from activities.policy.types import Decision, GateInput, IncidentRef
 
 __all__ = [
     "Decision",
@@ -46,8 +47,33 @@ log = logging.getLogger(__name__)
 
 
 def gate_input_to_dict(gate_input: GateInput) -> dict[str, Any]:
-    """Return the gate input as the plain dict the policy sees as ``input``."""
-    return dataclasses.asdict(gate_input)
+    """Return the gate input as the plain dict the policy sees as ``input``.
+
+    Equal to ``dataclasses.asdict`` for a GateInput, built by hand because asdict's deep
+    copy costs a tenth of a decision's time budget; anything else goes through asdict.
+    """
+    if type(gate_input) is not GateInput or type(gate_input.incident) is not IncidentRef:
+        return dataclasses.asdict(gate_input)
+    incident = gate_input.incident
+    return {
+        "action": gate_input.action,
+        "target": gate_input.target,
+        "tier": gate_input.tier,
+        "parameters": gate_input.parameters,
+        "incident": {
+            "id": incident.id,
+            "service": incident.service,
+            "signal": incident.signal,
+            "severity": incident.severity,
+            "opened_by": incident.opened_by,
+        },
+        "requester": gate_input.requester,
+        "mode": gate_input.mode,
+        "stats": gate_input.stats,
+        "time": gate_input.time,
+        "workflow_id": gate_input.workflow_id,
+        "step": gate_input.step,
+    }
 
 
 def canonical_json(value: Any) -> str:
@@ -156,9 +182,9 @@ class EmbeddedPolicyEngine(PolicyEngine):
         try:
             interpreter = self._interpreter()
             # Parsed back from the hashed text, so the policy sees exactly what was hashed
-            # (tuples as lists, keys as strings). regopy.Input beats set_input_term here:
-            # it skips Rego's parser and takes a third of the time.
-            interpreter.set_input(Input(json.loads(text)))
+            # (tuples as lists, keys as strings). Building the input node by node beats
+            # set_input_term, which runs Rego's parser (see rego_input).
+            set_json_input(interpreter, json.loads(text))
             raw = query_raw(interpreter, bundle.bundle)
         except Exception as exc:  # regopy raises RegoError, ctypes others; none may escape.
             message = rego_error_message(str(exc))

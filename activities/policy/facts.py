@@ -8,8 +8,8 @@ The policy stays pure: everything it knows about the world arrives in ``input.st
     are the seconds as strings). Rate limits count these, across every playbook.
 ``verified``
     Verified outcomes of this action's runs on this service, newest first (at most
-    :data:`VERIFIED_RUNS`): true when the incident ended resolved after a passing
-    verification, false when it was rolled back or failed. The circuit breaker reads them.
+    :data:`VERIFIED_RUNS`): 1 when the incident ended resolved after a passing
+    verification, 0 when it was rolled back or failed. The circuit breaker sums them.
 ``kill_switch``
     The kill switch set at runtime through the API, or null.
 ``freezes``
@@ -128,11 +128,11 @@ def _target(settings: Settings, name: str, params_text: str | None, service: str
         return service
 
 
-def verified_outcomes(session: Session, action: str, service: str) -> list[bool]:
+def verified_outcomes(session: Session, action: str, service: str) -> list[int]:
     """Return how this action's recent runs on this service ended, newest first.
 
     A run is an incident that applied the action and has ended: resolved after a passed
-    verification (true), or rolled back or failed (false). Resolved incidents that never
+    verification (1), or rolled back or failed (0). Resolved incidents that never
     verified anything say nothing about the action and are left out.
     """
     verify = aliased(Step)
@@ -159,7 +159,7 @@ def verified_outcomes(session: Session, action: str, service: str) -> list[bool]
         .order_by(col(Incident.updated_at).desc())
         .limit(VERIFIED_RUNS)
     )
-    return [status == "resolved" for status in session.exec(query).all()]
+    return [int(status == "resolved") for status in session.exec(query).all()]
 
 
 def sample_stats() -> dict[str, Any]:
@@ -178,7 +178,7 @@ def sample_stats() -> dict[str, Any]:
                 "counts": {str(w): 1 for w in WINDOWS},
             }
         ],
-        "verified": [True, False],
+        "verified": [1, 0],
         "kill_switch": {
             "enabled": False,
             "reason": "sample",

@@ -35,7 +35,7 @@ def incident_body(signal: str, summary: str) -> dict[str, Any]:
         "signal": signal,
         "severity": "low",
         "playbook": "high_latency",
-        "mode": "simulate",
+        # No worker runs here: the playbook never starts, only the stored text matters.
         "summary": summary,
     }
 

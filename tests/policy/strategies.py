@@ -78,7 +78,7 @@ kill_switch_fact = st.sampled_from([None, None, None, None, "set"]).flatmap(
 stats = st.fixed_dictionaries(
     {
         "applied": st.lists(applied_group, max_size=4),
-        "verified": st.lists(st.booleans(), max_size=14),
+        "verified": st.lists(st.sampled_from([1, 1, 1, 0]), max_size=14),
         "kill_switch": kill_switch_fact,
         "freezes": st.lists(freeze(), max_size=1),
     }
@@ -229,11 +229,18 @@ BREAKAGE: dict[str, tuple[str, Any]] = {
 }
 
 
+DAMAGE = [*BREAKAGE, "drop", "whole"]
+
+
 @st.composite
-def damaged_config(draw: st.DrawFn) -> Any:
-    """A configuration the policy must call invalid: one part broken, one missing, or all."""
+def damaged_config(draw: st.DrawFn, broken: str) -> Any:
+    """A configuration the policy must call invalid: one part broken, one missing, or all.
+
+    Args:
+        draw: Hypothesis' draw.
+        broken: One of :data:`DAMAGE`.
+    """
     d: dict[str, Any] = draw(config())
-    broken = draw(st.sampled_from([*BREAKAGE, "drop", "whole"]))
     if broken == "whole":
         return [d]
     if broken == "drop":

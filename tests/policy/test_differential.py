@@ -1,6 +1,7 @@
 """Differential check: regopy (the embedded engine) and the real OPA engine must agree.
 
-620 hypothesis-generated inputs and configurations (500 on valid data, 120 on damaged data)
+620 hypothesis-generated inputs and configurations (500 on valid data, 8 for each of 15
+kinds of damaged data)
 go through the policy's pure ``decide(input, config)`` on both engines, and the first 500
 also through the production entrypoint with the shipped data; any difference fails with the
 input shown. The examples must reach every rule the policy can name in a decision, and
@@ -13,6 +14,7 @@ import json
 import threading
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from regopy import Input
 
@@ -25,7 +27,8 @@ from tests.activities.policy import POLICIES
 from tests.policy import strategies
 
 EXAMPLES = 500
-DAMAGED_DATA_EXAMPLES = 120
+# Per kind of damage (strategies.DAMAGE), so that every kind is certainly tried.
+DAMAGED_DATA_EXAMPLES = 8
 QUERY = "decision := data.steward.gate.decide(input.gate, input.config)"
 # Every rule name a decision can carry. decide() with invalid data, invalid input, each
 # check that denies, each reason to ask for approval, and the plain allow.
@@ -71,6 +74,24 @@ class Engines:
         return decision_from_document(rows[0]["decision"], "", "")
 
 
+def assert_agree(doc: Any, ours: Decision, theirs: Decision) -> None:
+    """Fail, showing the input and both decisions, unless the engines decided alike."""
+    assert ours == theirs, (
+        "regopy and OPA disagree\n"
+        f"input: {json.dumps(doc, sort_keys=True)}\n"
+        f"regopy: {ours}\nOPA:    {theirs}"
+    )
+
+
+def test_a_disagreement_fails_showing_the_input() -> None:
+    doc = {"gate": {"tier": "warn"}, "config": {}}
+    allow = Decision("allow", [], "", "", None, ["tier_allow"])
+    with pytest.raises(AssertionError) as caught:
+        assert_agree(doc, allow, deny("", "", "rate_limit", "rate limit x"))
+    assert 'input: {"config": {}, "gate": {"tier": "warn"}}' in str(caught.value)
+    assert "rate limit x" in str(caught.value)
+
+
 def test_regopy_and_opa_agree_on_generated_inputs() -> None:
     engines = Engines()
     seen: list[dict[str, Any]] = []
@@ -78,12 +99,8 @@ def test_regopy_and_opa_agree_on_generated_inputs() -> None:
 
     def compare(gate: Any, config: Any) -> None:
         doc = {"gate": gate, "config": config}
-        ours, theirs = engines.by_regopy(doc), engines.by_opa(doc)
-        assert ours == theirs, (
-            "regopy and OPA disagree\n"
-            f"input: {json.dumps(doc, sort_keys=True)}\n"
-            f"regopy: {ours}\nOPA:    {theirs}"
-        )
+        ours = engines.by_regopy(doc)
+        assert_agree(doc, ours, engines.by_opa(doc))
         seen.append(doc)
         rules.update(ours.rules)
 
@@ -100,14 +117,16 @@ def test_regopy_and_opa_agree_on_generated_inputs() -> None:
     def on_valid_data(gate: Any, config: dict[str, Any]) -> None:
         compare(gate, config)
 
-    @settings(common, max_examples=DAMAGED_DATA_EXAMPLES)
-    @given(gate=strategies.gate_input(), config=strategies.damaged_config())
-    def on_damaged_data(gate: Any, config: Any) -> None:
-        compare(gate, config)
-
     on_valid_data()
-    on_damaged_data()
-    assert len(seen) >= EXAMPLES + DAMAGED_DATA_EXAMPLES
+    for broken in strategies.DAMAGE:
+
+        @settings(common, max_examples=DAMAGED_DATA_EXAMPLES)
+        @given(gate=strategies.gate_input(), config=strategies.damaged_config(broken))
+        def on_damaged_data(gate: Any, config: Any) -> None:
+            compare(gate, config)
+
+        on_damaged_data()
+    assert len(seen) >= EXAMPLES + DAMAGED_DATA_EXAMPLES * len(strategies.DAMAGE)
     assert rules >= EXPECTED_RULES, f"never reached: {sorted(EXPECTED_RULES - rules)}"
     # The production entrypoint, with the shipped data, on the same inputs.
     embedded = EmbeddedPolicyEngine(POLICIES)

@@ -83,8 +83,8 @@ def test_verified_outcomes_are_newest_first_for_this_action_and_service(engine: 
     add_run(engine, "demo.restart", ago=50, status="rolled_back", verified=False)
     add_run(engine, "demo.scale", ago=10, status="resolved", verified=True)
     gather = make_facts_gatherer(engine, Settings())
-    assert gather("demo.scale", "demo", "demo").stats["verified"] == [True, False, True, False]
-    assert gather("demo.restart", "demo", "demo").stats["verified"] == [False]
+    assert gather("demo.scale", "demo", "demo").stats["verified"] == [1, 0, 1, 0]
+    assert gather("demo.restart", "demo", "demo").stats["verified"] == [0]
 
 
 def test_runtime_state_reaches_the_facts(engine: Engine) -> None:

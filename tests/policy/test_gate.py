@@ -99,7 +99,7 @@ async def test_failing_verifications_open_the_circuit_breaker(db: Engine) -> Non
     ]
     assert result.decision.approval is not None
     assert result.decision.approval.excluded_principals == ["olga"]
-    assert result.gate_input.stats["verified"] == [True, False, True, False, True]
+    assert result.gate_input.stats["verified"] == [1, 0, 1, 0, 1]
 
 
 async def test_kill_switch_and_freezes_from_the_api_take_effect(db: Engine) -> None:

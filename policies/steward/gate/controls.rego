@@ -100,6 +100,7 @@ _blast_radius(params, limits) := union({
 		reason := _too_many("targets", params.targets, limits.max_targets)
 	},
 	{_finding("blast_radius", reason) |
+		_names_namespaces(params)
 		reason := _too_many("namespaces", _namespaces(params), limits.max_namespaces)
 	},
 	{_finding("blast_radius", reason) | reason := _replica_share(params, limits)},
@@ -114,11 +115,14 @@ _too_many(name, xs, limit) := concat(" ", [name, "must be a list"]) if {
 	count(xs) > limit
 }
 
+_names_namespaces(params) if _has_key(params, "namespaces")
+
+_names_namespaces(params) if _has_key(params, "namespace")
+
+# Only asked when _names_namespaces holds.
 _namespaces(params) := params.namespaces if {
 	_has_key(params, "namespaces")
-} else := [params.namespace] if {
-	_has_key(params, "namespace")
-} else := []
+} else := [params.namespace]
 
 _replica_share(params, limits) := "replicas_affected and replicas_total must be numbers" if {
 	_has_key(limits, "max_replica_percent")
@@ -144,8 +148,9 @@ _rate_limits(c, rules, applied) := {_finding("rate_limit", reason) |
 	some rule in rules
 	c.action in object.get(rule, "actions", [c.action])
 	c.tier in object.get(rule, "tiers", [c.tier])
-	scope := _scope_key(rule.per, c)
-	used := _rate_used(rule, format_int(rule.window_seconds, 10), scope, applied)
+	field := _scope_field[rule.per]
+	window := format_int(rule.window_seconds, 10)
+	used := _rate_used(rule, window, field, object.get(c, field, ""), applied)
 	used >= rule.max
 	reason := concat("", [
 		"rate limit ", rule.name, ": ", format_int(used, 10), " applied in the last ",
@@ -153,19 +158,18 @@ _rate_limits(c, rules, applied) := {_finding("rate_limit", reason) |
 	])
 }
 
-# What an action shares with the request under a scope: nothing ("all"), its service,
-# or its target. One lookup rather than a function per scope: in regopy a call whose
-# several definitions match yields duplicates inside an array comprehension.
-_scope_key(per, x) := object.get({"all": "", "service": x.service, "target": x.target}, per, null)
+# What an applied action must share with the request under a scope: nothing ("all"), its
+# service or its target. "all" names a field no action has, so both sides read "".
+_scope_field := {"all": "-", "service": "service", "target": "target"}
 
 # regopy: a function argument used as a key inside a comprehension (g.counts[window]) acts
 # as a fresh variable and matches every key, so it is copied into the body first.
-_rate_used(rule, window, scope, applied) := sum([n |
+_rate_used(rule, window, field, value, applied) := sum([n |
 	w := window
 	some g in applied
+	object.get(g, field, "") == value
 	g.action in object.get(rule, "actions", [g.action])
 	g.tier in object.get(rule, "tiers", [g.tier])
-	_scope_key(rule.per, g) == scope
 	n := g.counts[w]
 ])
 
@@ -178,7 +182,7 @@ _breaker_findings(c, cb, verified, mode) := {_finding("circuit_breaker", reason)
 	window := array.slice(verified, 0, cb.runs)
 	runs := count(window)
 	runs >= cb.min_runs
-	ok := count([v | some v in window; v == true])
+	ok := sum(window)
 	ok * 100 < cb.threshold_percent * runs
 	reason := concat("", [
 		"circuit breaker: ", c.action, " on ", c.service, " verified ", format_int(ok, 10),

@@ -180,12 +180,12 @@ _verified(outcomes) := _stats_with({"verified": outcomes})
 
 test_circuit_breaker_reads_only_the_last_runs if {
 	# 8 of the newest 10 passed: 80 % is not below 80 %; the older failures do not count.
-	runs := [true, true, true, false, true, true, true, true, false, true, false, false]
+	runs := [1, 1, 1, 0, 1, 1, 1, 1, 0, 1, 0, 0]
 	_decide({"tier": "warn", "stats": _verified(runs)}) == _allow
 }
 
 test_circuit_breaker_opens_below_the_rate if {
-	seven := [true, false, true, false, true, true, true, true, false, true]
+	seven := [1, 0, 1, 0, 1, 1, 1, 1, 0, 1]
 	d := _decide({"tier": "warn", "stats": _verified(seven)})
 	d.outcome == "approval_required"
 	d.reasons == ["circuit breaker: demo.scale on demo verified 7 of its last 10 runs, below 80%"]
@@ -194,14 +194,14 @@ test_circuit_breaker_opens_below_the_rate if {
 }
 
 test_circuit_breaker_waits_for_enough_runs if {
-	_decide({"tier": "warn", "stats": _verified([false, false, false, false])}) == _allow
+	_decide({"tier": "warn", "stats": _verified([0, 0, 0, 0])}) == _allow
 }
 
 test_circuit_breaker_can_deny if {
 	cb := {"runs": 10, "min_runs": 1, "threshold_percent": 80, "open": "deny", "tiers": ["warn"]}
-	d := gate.decide(_input_with({"tier": "warn", "stats": _verified([false])}), _data_with({"circuit_breaker": cb}))
+	d := gate.decide(_input_with({"tier": "warn", "stats": _verified([0])}), _data_with({"circuit_breaker": cb}))
 	d.outcome == "deny"
 	d.rules == ["circuit_breaker"]
-	other := _input_with({"tier": "info", "stats": _verified([false])})
+	other := _input_with({"tier": "info", "stats": _verified([0])})
 	gate.decide(other, _data_with({"circuit_breaker": cb})) == _allow
 }

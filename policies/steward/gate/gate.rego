@@ -5,9 +5,9 @@
 #   Everything is a function of the gate input (the call and the facts gathered from
 #   the app database) and the policy data, so tests call decide with literal values
 #   instead of `with` (which can crash regopy). The checks live beside this file:
-#   validate.rego (input and data shape), controls.rego (kill switch, freezes, rate
-#   limits, circuit breaker, blast radius, parameter limits) and approval.rego (who must
-#   approve, how many, and the escalation chain).
+#   validate.rego (input shape), config.rego (data shape), controls.rego (kill switch,
+#   freezes, rate limits, circuit breaker, blast radius, parameter limits) and
+#   approval.rego (who must approve, how many, and the escalation chain).
 package steward.gate
 
 # METADATA

@@ -122,7 +122,7 @@ test_deny_reasons_are_combined_and_sorted if {
 }
 
 test_approval_reasons_are_combined if {
-	failing := _stats_with({"verified": [false, false, false, false, false]})
+	failing := _stats_with({"verified": [0, 0, 0, 0, 0]})
 	d := _decide({"tier": "critical", "stats": failing})
 	d.outcome == "approval_required"
 	d.rules == ["circuit_breaker", "tier_approval"]

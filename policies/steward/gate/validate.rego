@@ -1,10 +1,9 @@
 # METADATA
-# title: Gate input and policy data validation
+# title: Gate input validation
 # description: >-
-#   A missing or malformed input field or fact denies with "invalid input: <field>";
-#   malformed policy data denies with "invalid data: <field>". Well-formed input and
-#   data, the common case, are recognised in one body each; naming the bad fields one
-#   by one only happens when that fails.
+#   A missing or malformed input field or fact denies with "invalid input: <field>".
+#   Well-formed input, the common case, is recognised in one body; naming the bad fields
+#   one by one only happens when that fails. config.rego does the same for policy data.
 package steward.gate
 
 # Engine differences shaped the helpers below. `not f(x.missing)` is true in regopy but
@@ -22,7 +21,7 @@ _object_fields := {"parameters", "incident", "stats"}
 _incident_fields := {"id", "service", "signal", "severity", "opened_by"}
 
 # The windows, in seconds, the facts gatherer counts applied actions over; a rate limit
-# names one of them.
+# names one of them (_valid_counts checks the same five).
 _windows := {"60", "300", "900", "3600", "86400"}
 
 # Times are RFC 3339 in UTC, written with +00:00 (regopy cannot parse a trailing Z),
@@ -30,20 +29,12 @@ _windows := {"60", "300", "900", "3600", "86400"}
 # parsing means nothing can fail. OPA with strict builtin errors fails a whole evaluation
 # on a time it cannot parse, and a regex costs a tenth of a millisecond per call in
 # regopy, so input times get a cheap shape check; they come from the workflow clock and
-# the gatherer.
+# the gatherer. Data times get the full pattern (config.rego).
 _valid_time(t) if {
 	is_string(t)
 	count(t) >= 25
 	substring(t, 10, 1) == "T"
 	endswith(t, "+00:00")
-}
-
-# Data is checked once at load, so there the full pattern is affordable.
-_time_pattern := `^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?\+00:00$`
-
-_valid_data_time(t) if {
-	is_string(t)
-	regex.match(_time_pattern, t)
 }
 
 _invalid_input(inp) := set() if {
@@ -120,32 +111,31 @@ _invalid_stats(inp) := union({
 })
 
 # Applied actions grouped by action, service, target and tier, with how many were
-# applied in each window.
+# applied in each window. The counts are summed, so each must be a number; the names are
+# only compared for equality, so they are not checked one by one (every check costs time
+# on every decision, and the gatherer writes them from typed rows).
 _valid_applied(applied) if {
 	is_array(applied)
 	every g in applied {
-		_valid_group_counts(g)
+		_valid_counts(g.counts)
 	}
 }
 
-# regopy: an `every` nested directly inside another is never true, so the inner one
-# lives in its own function.
-_valid_group_counts(g) if {
-	is_string(g.action)
-	is_string(g.service)
-	is_string(g.target)
-	is_string(g.tier)
-	every w in _windows {
-		is_number(g.counts[w])
-	}
+# regopy: an `every` nested directly inside another is never true, so the inner checks
+# live in their own function (written out: a lookup by a literal key is the cheapest).
+_valid_counts(counts) if {
+	is_number(counts["60"])
+	is_number(counts["300"])
+	is_number(counts["900"])
+	is_number(counts["3600"])
+	is_number(counts["86400"])
 }
 
-# Verified outcomes of this action's recent runs on this service, newest first.
+# Verified outcomes of this action's recent runs on this service, newest first: 1 for a
+# run whose verification passed, 0 for one that failed (so that a sum counts successes).
 _valid_verified(verified) if {
 	is_array(verified)
-	every v in verified {
-		is_boolean(v)
-	}
+	{v | some v in verified} - {0, 1} == set()
 }
 
 # The kill switch set at runtime through the API, or null when it never was.
@@ -174,20 +164,6 @@ _valid_freeze(f) if {
 	_optional_strings(f, "tiers")
 }
 
-# The pattern is checked before anything parses a time.
-_valid_data_freezes(freezes) if {
-	is_array(freezes)
-	every f in freezes {
-		_valid_data_freeze(f)
-	}
-}
-
-_valid_data_freeze(f) if {
-	_valid_data_time(f.start)
-	_valid_data_time(f.end)
-	_valid_freeze(f)
-}
-
 _optional_strings(obj, key) if _strings(object.get(obj, key, []))
 
 _strings(xs) if {
@@ -196,269 +172,3 @@ _strings(xs) if {
 		is_string(x)
 	}
 }
-
-_invalid_data(d) := set() if {
-	_valid_kill_switch(d.kill_switch)
-	_valid_data_freezes(d.freezes)
-	_valid_tiers(d.tiers)
-	_valid_approval(d.approval)
-	_valid_environments(d)
-	_valid_services(d.services)
-	_valid_teams(d.teams)
-	_valid_rate_limits(d.rate_limits)
-	_valid_breaker(d.circuit_breaker)
-	_valid_blast_radius(d.blast_radius)
-	_valid_limits(object.get(d, "limits", {}))
-} else := found if {
-	found := {_finding("invalid_data", concat("", ["invalid data: ", field])) |
-		some field in _invalid_data_fields(d)
-	}
-	count(found) > 0
-
-	# A safety net, unreachable while the diagnosis names every failure of the check.
-} else := {_finding("invalid_data", "invalid data")}
-
-_invalid_data_fields(d) := {"config"} if {
-	not is_object(d)
-} else := union({
-	_invalid_kill_switch(d),
-	_invalid_tiers(d),
-	_invalid_approval(d),
-	_invalid_limits(d),
-	_invalid_sections(d),
-})
-
-# The reason is optional so that switching the kill switch off needs only `enabled`.
-_invalid_kill_switch(d) := {"kill_switch"} if {
-	not _has_type(d, "kill_switch", "object")
-} else := union({
-	{"kill_switch.enabled" | not _has_type(d.kill_switch, "enabled", "boolean")},
-	{"kill_switch.reason" |
-		_has_key(d.kill_switch, "reason")
-		not _has_type(d.kill_switch, "reason", "string")
-	},
-})
-
-_valid_tiers(tiers) if {
-	is_object(tiers)
-	every tier in tiers {
-		is_boolean(tier.approval)
-	}
-}
-
-_invalid_tiers(d) := {"tiers"} if {
-	not _has_type(d, "tiers", "object")
-} else := {concat(".", ["tiers", name, "approval"]) |
-	some name in object.keys(d.tiers)
-	not _has_type(d.tiers[name], "approval", "boolean")
-}
-
-_valid_approval(a) if {
-	_valid_count(a.quorum)
-	_valid_group(a)
-	every group in object.get(a, "escalation", []) {
-		_valid_group(group)
-	}
-	is_array(object.get(a, "escalation", []))
-}
-
-# One approver group: the base requirement or an escalation stage.
-_valid_group(g) if {
-	_valid_roles(g.roles)
-	_valid_count(g.timeout_seconds)
-	_optional_strings(g, "teams")
-	is_boolean(object.get(g, "owners_only", false))
-}
-
-_invalid_approval(d) := {"approval"} if {
-	not _has_type(d, "approval", "object")
-} else := union({
-	{"approval.quorum" | not _valid_count(object.get(d.approval, "quorum", null))},
-	{"approval.roles" | not _valid_roles(object.get(d.approval, "roles", null))},
-	{"approval.timeout_seconds" | not _valid_count(object.get(d.approval, "timeout_seconds", null))},
-	{"approval.teams" | not _optional_strings(d.approval, "teams")},
-	{"approval.owners_only" | not is_boolean(object.get(d.approval, "owners_only", false))},
-	{"approval.escalation" | not _valid_escalation(object.get(d.approval, "escalation", []))},
-})
-
-_valid_escalation(stages) if {
-	is_array(stages)
-	every group in stages {
-		_valid_group(group)
-	}
-}
-
-# A positive whole number: quorums and timeouts become Python ints.
-_valid_count(n) if {
-	is_number(n)
-	n >= 1
-	n == round(n)
-}
-
-_valid_roles(roles) if {
-	is_array(roles)
-	count(roles) > 0
-	every role in roles {
-		is_string(role)
-	}
-}
-
-# An environment may switch tiers' approval on or off and override approval settings;
-# the approval it ends up with must still be valid.
-_valid_environments(d) if {
-	is_object(d.environments)
-	every name in object.keys(d.environments) {
-		_valid_environment(d.environments[name], d.approval)
-	}
-}
-
-_valid_environment(env, approval) if {
-	is_object(env)
-	is_object(approval)
-	_valid_tiers(object.get(env, "tiers", {}))
-	is_object(object.get(env, "approval", {}))
-	_valid_approval(object.union(approval, object.get(env, "approval", {})))
-}
-
-_valid_services(services) if {
-	is_object(services)
-	every svc in services {
-		is_object(svc)
-		is_string(object.get(svc, "environment", ""))
-		_optional_strings(svc, "owners")
-	}
-}
-
-_valid_teams(teams) if {
-	is_object(teams)
-	every members in teams {
-		_strings(members)
-	}
-}
-
-_scopes := {"all", "service", "target"}
-
-_valid_rate_limits(rules) if {
-	is_array(rules)
-	every rule in rules {
-		_valid_rate_limit(rule)
-	}
-}
-
-_valid_rate_limit(rule) if {
-	is_string(rule.name)
-	is_number(rule.window_seconds)
-	rule.window_seconds == round(rule.window_seconds)
-	format_int(rule.window_seconds, 10) in _windows
-	is_number(rule.max)
-	rule.max >= 0
-	rule.per in _scopes
-	_optional_strings(rule, "actions")
-	_optional_strings(rule, "tiers")
-}
-
-_breaker_modes := {"approval", "deny"}
-
-_valid_breaker(cb) if {
-	_valid_count(cb.runs)
-	_valid_count(cb.min_runs)
-	is_number(cb.threshold_percent)
-	cb.threshold_percent >= 0
-	cb.threshold_percent <= 100
-	cb.open in _breaker_modes
-	_optional_strings(cb, "tiers")
-}
-
-_blast_keys := {"max_targets", "max_namespaces", "max_replica_percent"}
-
-_valid_blast_radius(br) if {
-	is_object(br)
-	_valid_blast_limits(object.remove(br, ["actions"]))
-	is_object(object.get(br, "actions", {}))
-	every limits in object.get(br, "actions", {}) {
-		_valid_blast_limits(limits)
-	}
-}
-
-_valid_blast_limits(limits) if {
-	is_object(limits)
-	every key in object.keys(limits) {
-		key in _blast_keys
-		is_number(limits[key])
-	}
-}
-
-# Whole sections checked by one predicate each are named by section or entry.
-_invalid_sections(d) := union({
-	{"freezes" | not _valid_data_freezes(object.get(d, "freezes", null))},
-	{"environments" | not is_object(object.get(d, "environments", null))},
-	{concat(".", ["environments", name]) |
-		is_object(d.environments)
-		_valid_approval(object.get(d, "approval", null)) # a bad base is reported on its own
-		some name in object.keys(d.environments)
-		not _valid_environment(d.environments[name], object.get(d, "approval", {}))
-	},
-	{"services" | not is_object(object.get(d, "services", null))},
-	{concat(".", ["services", name]) |
-		is_object(d.services)
-		some name in object.keys(d.services)
-		not _valid_services({name: d.services[name]})
-	},
-	{"teams" | not is_object(object.get(d, "teams", null))},
-	{concat(".", ["teams", name]) |
-		is_object(d.teams)
-		some name in object.keys(d.teams)
-		not _strings(d.teams[name])
-	},
-	{"rate_limits" | not is_array(object.get(d, "rate_limits", null))},
-	{concat(".", ["rate_limits", format_int(i, 10)]) |
-		is_array(d.rate_limits)
-		count(d.rate_limits) > 0
-		some i in numbers.range(0, count(d.rate_limits) - 1)
-		not _valid_rate_limit(d.rate_limits[i])
-	},
-	{"circuit_breaker" | not _valid_breaker(object.get(d, "circuit_breaker", null))},
-	{"blast_radius" | not _valid_blast_radius(object.get(d, "blast_radius", null))},
-})
-
-# Limits are optional; when present every bound is a number under max_ or min_.
-_valid_limits(limits) if {
-	is_object(limits)
-	every bounds in limits {
-		_valid_bounds(bounds)
-	}
-}
-
-_valid_bounds(bounds) if {
-	is_object(bounds)
-	every key, bound in bounds {
-		is_number(bound)
-		_bounded_param(key)
-	}
-}
-
-_invalid_limits(d) := set() if {
-	_valid_limits(object.get(d, "limits", {}))
-} else := {"limits"} if {
-	not _has_type(d, "limits", "object")
-} else := union({
-	{concat(".", ["limits", action]) |
-		some action in object.keys(d.limits)
-		not is_object(d.limits[action])
-	},
-	{concat(".", ["limits", action, key]) |
-		some action in object.keys(d.limits)
-		is_object(d.limits[action])
-		some key in object.keys(d.limits[action])
-		not _valid_bound(key, d.limits[action][key])
-	},
-})
-
-_valid_bound(key, bound) if {
-	is_number(bound)
-	_bounded_param(key)
-}
-
-_bounded_param(key) := trim_prefix(key, "max_") if startswith(key, "max_")
-
-_bounded_param(key) := trim_prefix(key, "min_") if startswith(key, "min_")
