@@ -249,3 +249,52 @@ def damaged_config(draw: st.DrawFn, broken: str) -> Any:
         key, value = BREAKAGE[broken]
         d[key] = value
     return d
+
+
+# Approval groups restricted by listed teams and ownership together, by ownership alone,
+# and by teams alone, all on one approval path: random configurations reach approvals
+# with each kind of group too rarely to rely on.
+RESTART: dict[str, Any] = {
+    "action": "demo.restart",
+    "target": "demo",
+    "tier": "critical",
+    "parameters": {},
+    "incident": {
+        "id": "i",
+        "service": "demo",
+        "signal": "s",
+        "severity": "high",
+        "opened_by": "ada",
+    },
+    "requester": "r",
+    "mode": "apply",
+    "stats": {"applied": [], "verified": [], "kill_switch": None, "freezes": []},
+    "time": NOW.isoformat(),
+    "workflow_id": "w",
+    "step": 1,
+}
+EVERY_KIND_OF_GROUP: dict[str, Any] = {
+    **SHIPPED,
+    "services": {"demo": {"environment": "staging", "owners": ["sre", "payments"]}},
+    "teams": {"payments": ["pat", "pia"], "sre": ["sam"]},
+    "approval": {
+        "quorum": 1,
+        "roles": ["operator"],
+        "timeout_seconds": 60,
+        "teams": ["sre"],
+        "owners_only": True,
+        "escalation": [
+            {"roles": ["admin"], "timeout_seconds": 60, "owners_only": True},
+            {"roles": ["admin"], "timeout_seconds": 60, "teams": ["payments"]},
+        ],
+    },
+}
+UNMEETABLE: dict[str, Any] = {
+    **EVERY_KIND_OF_GROUP,
+    "approval": {**EVERY_KIND_OF_GROUP["approval"], "quorum": 4},
+}
+THIRD_OF_THE_REPLICAS: dict[str, Any] = {
+    **RESTART,
+    "tier": "warn",
+    "parameters": {"replicas_affected": 3, "replicas_total": 9, "targets": "demo"},
+}
