@@ -262,4 +262,4 @@ class ApiKey(SQLModel, table=True):
 # Access control and Slack, the audit ledger and the policy's runtime state keep their tables in
 # their own modules; importing them here registers them with the metadata every migration and
 # test compares against. Placed last: they import names defined above.
-from api import access_models, audit_models, policy_models  # noqa: E402,F401
+from api import access_models, audit_models, detection_models, policy_models  # noqa: E402,F401
