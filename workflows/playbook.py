@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.approval_state import PendingApproval
 from workflows.recording import PlaybookRecords
-from workflows.types import ApprovalDecision, IncidentInput, PlaybookOutcome
+from workflows.types import ApprovalDecision, Evidence, IncidentInput, PlaybookOutcome
 
 # Errors an actuator raises that retrying cannot fix.
 NON_RETRYABLE = ["Unauthorized", "InvalidParameters", "UnknownName", "IrreversibleError"]
@@ -96,6 +96,7 @@ class Playbook(PlaybookRecords):
         self._approvals: dict[int, PendingApproval] = {}
         self._plan: list[dict[str, Any]] = []
         self._status = "open"
+        self._evidence: list[Evidence] = []
 
     @abstractmethod
     async def remediate(self, incident: IncidentInput) -> None:
@@ -122,6 +123,12 @@ class Playbook(PlaybookRecords):
         if refusal is not None:
             raise refusal
 
+    @workflow.signal(name="attach_evidence")
+    def attach_evidence(self, evidence: Evidence) -> None:
+        """Attach new evidence to the running incident instead of opening another one."""
+        if all(e.dedup_key != evidence.dedup_key for e in self._evidence):
+            self._evidence.append(evidence)
+
     @workflow.query(name="state")
     def state(self) -> dict[str, Any]:
         """Live view: status, current step, pending approvals and applied actions."""
@@ -132,12 +139,15 @@ class Playbook(PlaybookRecords):
                 a.step for a in self._approvals.values() if a.status == "pending"
             ],
             "applied": [{"step": a.step, "actuator": a.actuator} for a in self._applied],
+            "evidence": [asdict(e) for e in self._evidence],
         }
 
     # ---- the run --------------------------------------------------------------------------
     async def execute(self, incident: IncidentInput) -> PlaybookOutcome:
         """Run :meth:`remediate`, compensate on failure, and record the outcome."""
         self._incident = incident
+        for evidence in incident.evidence:
+            self.attach_evidence(evidence)
         self._record_incident("running")
         try:
             await self.remediate(incident)

@@ -16,6 +16,25 @@ INCIDENT_STATUSES = (
 
 
 @dataclass
+class Evidence:
+    """What a detector or an alert saw: opens an incident, or is attached to the open one.
+
+    Attributes:
+        source: Who saw it: ``monitor:<name>``, ``alertmanager`` or ``api``.
+        dedup_key: Identifies this piece of evidence; attaching it twice keeps one.
+        observed_at: When it was observed, ISO 8601.
+        score: Anomaly score in [0, 1], when a detector scored it.
+        explanation: The detector's explanation (baseline, threshold, driver, ...) or the alert.
+    """
+
+    source: str
+    dedup_key: str
+    observed_at: str
+    score: float | None = None
+    explanation: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class IncidentInput:
     """What a playbook is started with. The incident id is the workflow id.
 
@@ -28,6 +47,7 @@ class IncidentInput:
         mode: ``apply`` runs actions; ``simulate`` only plans them.
         params: Playbook-specific knobs (thresholds, target replicas, ...).
         summary: Free text shown to operators.
+        evidence: What opened the incident (detector explanations, alerts), if anything.
     """
 
     service: str
@@ -38,6 +58,7 @@ class IncidentInput:
     mode: str = "apply"
     params: dict[str, Any] = field(default_factory=dict)
     summary: str | None = None
+    evidence: list[Evidence] = field(default_factory=list)
 
 
 @dataclass

@@ -7,16 +7,18 @@ import hashlib
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.core.settings import Settings
+from api.detection_models import IncidentEvidence
 from api.models import Incident
 from api.schemas import IncidentCreate
 from workflows.playbooks import PLAYBOOKS
-from workflows.types import IncidentInput
+from workflows.types import Evidence, IncidentInput
 
 
 class UnknownPlaybookError(LookupError):
@@ -52,10 +54,52 @@ def known_playbook(name: str) -> str:
     return name
 
 
+def record_evidence(session: Session, ident: str, evidence: Evidence) -> None:
+    """Store one piece of evidence for an incident; the same ``dedup_key`` twice keeps one row."""
+    if session.exec(
+        select(IncidentEvidence).where(
+            IncidentEvidence.incident_id == ident, IncidentEvidence.dedup_key == evidence.dedup_key
+        )
+    ).first():
+        return
+    session.add(
+        IncidentEvidence(
+            incident_id=ident,
+            source=evidence.source,
+            dedup_key=evidence.dedup_key,
+            score=evidence.score,
+            explanation=evidence.explanation,
+            observed_at=datetime.fromisoformat(evidence.observed_at),
+        )
+    )
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # a concurrent opener stored the same evidence
+
+
+async def _attach(client: Client, session: Session, ident: str, evidence: Evidence) -> None:
+    record_evidence(session, ident, evidence)
+    try:
+        await client.get_workflow_handle(ident).signal("attach_evidence", evidence)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        # The run already ended: the evidence stays on the incident's record only.
+
+
 async def open_incident(
-    client: Client, session: Session, settings: Settings, body: IncidentCreate, opened_by: str
+    client: Client,
+    session: Session,
+    settings: Settings,
+    body: IncidentCreate,
+    opened_by: str,
+    evidence: Evidence | None = None,
 ) -> tuple[Incident, bool]:
     """Start the incident's playbook unless the same fingerprint already has one.
+
+    New ``evidence`` for an incident that is already open is attached to it (stored, and
+    signalled to its running workflow) instead of opening another.
 
     Returns:
         The incident row and whether it was newly opened.
@@ -66,6 +110,8 @@ async def open_incident(
     ident = incident_id(body.service, body.signal, body.mode, start)
     existing = session.get(Incident, ident)
     if existing is not None:
+        if evidence is not None:
+            await _attach(client, session, ident, evidence)
         return existing, False
     workflow_input = IncidentInput(
         body.service,
@@ -76,9 +122,12 @@ async def open_incident(
         body.mode,
         body.params,
         body.summary,
+        [evidence] if evidence is not None else [],
     )
     created = True
     try:
+        # With evidence, signal-with-start: a run that a concurrent opener started gets the
+        # evidence as a signal instead of losing it.
         await client.start_workflow(
             body.playbook,
             workflow_input,
@@ -86,6 +135,8 @@ async def open_incident(
             task_queue=settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            start_signal="attach_evidence" if evidence is not None else None,
+            start_signal_args=[evidence] if evidence is not None else [],
         )
     except WorkflowAlreadyStartedError:
         created = False  # the same fingerprint ran to completion in this window
@@ -107,6 +158,8 @@ async def open_incident(
         # The workflow's own record activity got there first: the row is already right.
         session.rollback()
     session.expire_all()
+    if evidence is not None:
+        record_evidence(session, ident, evidence)
     stored = session.get(Incident, ident)
     assert stored is not None
     return stored, created
