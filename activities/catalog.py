@@ -8,8 +8,10 @@ from typing import Any
 
 import httpx
 from sqlalchemy import Engine
+from temporalio.client import Client
 
 from activities.actuators.activities import ActuatorActivities
+from activities.incidents.activities import IncidentOpener
 from activities.ledger.simulation import SimulationActivities
 from activities.ledger.writer import LedgerWriter
 from activities.policy.engine import PolicyEngine
@@ -22,7 +24,11 @@ from api.core.settings import Settings
 
 
 def build_activities(
-    settings: Settings, engine: Engine, http: httpx.AsyncClient, policy: PolicyEngine
+    settings: Settings,
+    engine: Engine,
+    http: httpx.AsyncClient,
+    policy: PolicyEngine,
+    client: Client,
 ) -> list[Callable[..., Any]]:
     """Return the activity callables for a worker.
 
@@ -31,6 +37,7 @@ def build_activities(
         engine: App database engine for records and policy facts.
         http: Shared HTTP client for actuators and checks.
         policy: The policy engine the gate evaluates with.
+        client: Temporal client, for activities that open incidents.
     """
     signer = DecisionSigner(settings.resolved_signing_key())
     gate = GateActivities(policy, signer, settings, make_facts_gatherer(engine, settings))
@@ -38,6 +45,7 @@ def build_activities(
     ledger = LedgerWriter(engine, ledger_signer(settings), lambda: _policy_dir(policy))
     records = RecordActivities(engine, ledger)
     simulation = SimulationActivities(engine, ledger)
+    opener = IncidentOpener(client, engine, settings)
     return [
         gate.gate,
         gate.authorize,
@@ -51,6 +59,7 @@ def build_activities(
         simulation.recorded_gates,
         simulation.evaluate_policy,
         simulation.record_simulation,
+        opener.open_or_attach,
     ]
 
 

@@ -70,7 +70,7 @@ def build_worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=[*PLAYBOOKS.values(), UndoIncident, PolicySimulation, *extra_workflows],
-        activities=build_activities(settings, engine, http, policy),
+        activities=build_activities(settings, engine, http, policy, client),
         workflow_runner=workflow_runner(),
         # Record activities use the synchronous database API: give them threads.
         activity_executor=ThreadPoolExecutor(max_workers=64),

@@ -1,0 +1,1 @@
+"""Opening incidents from inside workflows (monitors, alerts, forecasts)."""

@@ -1,0 +1,52 @@
+"""The open-or-attach activity: the one way detection code opens incidents."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+
+from activities.incidents.types import OpenRequest, OpenResult
+from api.core.incidents import UnknownPlaybookError, open_incident
+from api.core.settings import Settings
+from api.schemas import IncidentCreate
+
+
+class IncidentOpener:
+    """Opens incidents through the same fingerprinting path as the REST API."""
+
+    def __init__(self, client: Client, engine: Engine, settings: Settings) -> None:
+        self._client = client
+        self._engine = engine
+        self._settings = settings
+
+    @activity.defn(name="open_or_attach_incident")
+    async def open_or_attach(self, request: OpenRequest) -> OpenResult:
+        """Open the finding's incident, or attach the evidence to the one already open.
+
+        Idempotent: a retry finds the incident its first attempt opened and attaches the same
+        evidence (same ``dedup_key``) once.
+
+        Raises:
+            ApplicationError: Non-retryable, when the playbook or service is unknown.
+        """
+        body = IncidentCreate(
+            service=request.service,
+            signal=request.signal,
+            severity=request.severity,  # type: ignore[arg-type]
+            playbook=request.playbook,
+            mode=request.mode,  # type: ignore[arg-type]
+            params=request.params,
+            summary=request.summary,
+        )
+        with Session(self._engine) as session:
+            try:
+                row, created = await open_incident(
+                    self._client, session, self._settings, body, request.opened_by, request.evidence
+                )
+            except (UnknownPlaybookError, KeyError) as exc:
+                message = str(exc.args[0] if exc.args else exc)
+                raise ApplicationError(message, type="BadIncident", non_retryable=True) from exc
+            return OpenResult(row.id, created, row.status)
