@@ -36,7 +36,17 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-unit: $(VENV)/.installed-dev
+# The real Prometheus and Alertmanager for the detection end-to-end tests, from Debian's
+# packages (the machine's package manager; needs root, as CI has). Installed only when missing.
+E2E_TOOLS := /usr/bin/prometheus /usr/bin/prometheus-alertmanager
+
+$(E2E_TOOLS):
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+		prometheus prometheus-alertmanager \
+	|| (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+		--no-install-recommends prometheus prometheus-alertmanager)
+
+unit: $(VENV)/.installed-dev | $(E2E_TOOLS)
 	$(BIN)/pytest
 
 test: lint typecheck unit
