@@ -40,7 +40,7 @@ def build_activities(
         client: Temporal client, for activities that open incidents.
     """
     signer = DecisionSigner(settings.resolved_signing_key())
-    gate = GateActivities(policy, signer, settings, make_facts_gatherer(engine, settings))
+    gate = GateActivities(policy, signer, settings, make_facts_gatherer(engine))
     actuators = ActuatorActivities(http, settings, signer)
     ledger = LedgerWriter(engine, ledger_signer(settings), lambda: _policy_dir(policy))
     records = RecordActivities(engine, ledger)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
 from api.models import UTCDateTime, utcnow
@@ -62,3 +62,41 @@ class PolicyChange(SQLModel, table=True):
     reason: str
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class AppliedActionFact(SQLModel, table=True):
+    """One applied action, as the rate limits count it (written with the step's record).
+
+    Kept apart from ``incident_step`` so the gate reads a narrow, indexed table instead of
+    grouping steps by their JSON parameters on every decision.
+    """
+
+    __tablename__ = "fact_applied"
+
+    incident_id: str = Field(primary_key=True)
+    step: int = Field(primary_key=True)
+    action: str
+    service: str
+    target: str
+    tier: str
+    applied_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+
+
+class ActionOutcomeFact(SQLModel, table=True):
+    """How one run of an action on a service ended, as the circuit breaker reads it.
+
+    Written when an applying incident ends: 1 when it was resolved after a passing
+    verification, 0 when it was rolled back or failed. Resolved runs that verified nothing
+    say nothing about the action and get no row.
+    """
+
+    __tablename__ = "fact_outcome"
+    __table_args__ = (
+        Index("ix_fact_outcome_action_service_ended", "action", "service", "ended_at"),
+    )
+
+    incident_id: str = Field(primary_key=True)
+    action: str = Field(primary_key=True)
+    service: str
+    verified: int
+    ended_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

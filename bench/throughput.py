@@ -56,6 +56,7 @@ def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         temporal_server_argv(binary, home / "temporal.db", port),
         stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,  # its shutdown warnings would bury the JSON
     )
     return process
 

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from temporalio import activity
 
 from activities.ledger.writer import LedgerWriter
+from activities.records.facts import note_applied, note_outcome
 from activities.records.ledger_events import approval_drafts, incident_drafts, step_drafts
 from activities.types import ApprovalRecord, IncidentRecord, StepRecord
 from api.core.audit_ledger import EntryDraft, lock_ledger
@@ -82,6 +83,9 @@ class RecordActivities:
             row.outcome = rec.outcome
         row.updated_at = utcnow()
         session.add(row)
+        if rec.outcome is not None:
+            session.flush()  # the outcome query below reads this incident's steps
+            note_outcome(session, rec.id, rec.service, rec.mode, rec.status, row.updated_at)
 
     @activity.defn(name="steward.record_step")
     def record_step(self, rec: StepRecord) -> None:
@@ -106,6 +110,16 @@ class RecordActivities:
                 setattr(row, name, value)
         row.updated_at = utcnow()
         session.add(row)
+        if rec.kind == "act" and rec.status == "applied":
+            note_applied(
+                session,
+                rec.incident_id,
+                rec.step,
+                rec.name,
+                rec.tier,
+                rec.gate_input,
+                row.updated_at,
+            )
 
     @activity.defn(name="steward.record_approval")
     def record_approval(self, rec: ApprovalRecord) -> None:

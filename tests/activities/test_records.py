@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from activities.ledger.writer import LedgerWriter
+from activities.policy.facts import make_facts_gatherer
 from activities.records.activities import RecordActivities
 from activities.types import ApprovalRecord, ApprovalRequirement, IncidentRecord, StepRecord, Vote
 from api.core.audit_chain import check_global_chain
@@ -131,3 +132,23 @@ def test_approval_records_add_each_vote_once(records_engine: Engine) -> None:
         ("vote", 1),
         ("approval_decided", 1),
     ]
+
+
+def test_records_keep_the_policy_facts(records_engine: Engine) -> None:
+    """Applied steps count for rate limits with the gate's target; outcomes feed the breaker."""
+    records = recorder(records_engine)
+    gate_input = {"incident": {"service": "demo"}, "target": "billing"}
+    records.record_incident(incident("running"))
+    step = StepRecord("inc-r1", 1, "act", "demo.flag", "applied", {}, "warn", gate_input=gate_input)
+    records.record_step(step)
+    records.record_step(step)  # a retried activity counts once
+    records.record_step(StepRecord("inc-r1", 2, "verify", "demo.p95_below", "passed"))
+    records.record_incident(incident("resolved", {"status": "resolved"}))
+    records.record_incident(incident("resolved", {"status": "resolved"}))
+    gather = make_facts_gatherer(records_engine)
+    stats = gather("demo.flag", "demo", "billing").stats
+    assert [
+        (g["action"], g["service"], g["target"], g["counts"]["60"]) for g in stats["applied"]
+    ] == [("demo.flag", "demo", "billing", 1)]
+    assert stats["verified"] == [1]
+    assert gather("demo.other", "demo", "demo").stats["verified"] == []

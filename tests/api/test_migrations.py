@@ -12,7 +12,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Engine, Integer, MetaData, Table, inspect
+from sqlalchemy import Column, Engine, Integer, MetaData, Table, inspect, text
 from sqlmodel import SQLModel
 
 from api.core.db import (
@@ -162,7 +162,7 @@ def test_alembic_config_finds_the_migrations_without_an_ini_file() -> None:
     assert config.get_main_option("sqlalchemy.url") == (
         "postgresql+psycopg://u@h/db?options=-csearch_path%3Dx"
     )
-    assert head_revision() == "0005"
+    assert head_revision() == "0006"
 
 
 def test_get_engine_migrates_the_configured_database_once(
@@ -212,3 +212,43 @@ def test_get_engine_is_shared_by_racing_threads(
     finally:
         reset_engine()
         get_settings.cache_clear()
+
+
+def test_policy_facts_migration_copies_existing_history(empty_engine: Engine) -> None:
+    """0006 fills the facts tables from the steps and incidents already stored."""
+    config = alembic_config()
+    with empty_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0005")
+    at = "2026-11-23 10:00:00+00:00"
+    incident = (
+        "INSERT INTO incident (id, service, signal, severity, playbook, mode, status, opened_by,"
+        " window_start, created_at, updated_at) VALUES (:id, 'demo', 's', 'high', 'p', 'apply',"
+        " :status, 'ada', :at, :at, :at)"
+    )
+    step = (
+        "INSERT INTO incident_step (incident_id, step, kind, name, params, status, created_at,"
+        " updated_at) VALUES (:id, :step, :kind, :name, '{}', :status, :at, :at)"
+    )
+    with empty_engine.begin() as connection:
+        for ident, status, verify in (("a", "resolved", "passed"), ("b", "rolled_back", None)):
+            connection.execute(text(incident), {"id": ident, "status": status, "at": at})
+            connection.execute(
+                text(step),
+                {"id": ident, "step": 1, "kind": "act", "name": "demo.scale", "status": "applied"}
+                | {"at": at},
+            )
+            if verify:
+                connection.execute(
+                    text(step),
+                    {"id": ident, "step": 2, "kind": "verify", "name": "c", "status": verify}
+                    | {"at": at},
+                )
+    migrate(empty_engine)
+    with empty_engine.connect() as connection:
+        applied = connection.execute(text("SELECT incident_id, target FROM fact_applied")).all()
+        outcomes = connection.execute(
+            text("SELECT incident_id, action, verified FROM fact_outcome ORDER BY incident_id")
+        ).all()
+    assert sorted(tuple(r) for r in applied) == [("a", "demo"), ("b", "demo")]
+    assert [tuple(r) for r in outcomes] == [("a", "demo.scale", 1), ("b", "demo.scale", 0)]

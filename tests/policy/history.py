@@ -9,7 +9,21 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from activities.actuators.registry import get_actuator, parse_params
+from activities.records.facts import note_applied, note_outcome
+from api.core.settings import Settings
 from api.models import Incident, Step, utcnow
+
+SETTINGS = Settings()
+
+
+def _target(action: str, step: Step) -> str:
+    """The target the gate computes for the call; its service when the params do not parse."""
+    try:
+        actuator = get_actuator(action)
+        return actuator.target(SETTINGS, parse_params(actuator.params_model, step.params, action))
+    except Exception:  # noqa: BLE001 - these tests use partial params on purpose
+        return step.params.get("service", "")
 
 
 def add_run(
@@ -85,5 +99,11 @@ def add_run(
         )
     with Session(engine) as session:
         session.add_all(rows)
+        session.flush()
+        # The facts the record activities keep, written by the same functions.
+        if step_status == "applied":
+            gate_input = {"incident": {"service": service}, "target": _target(action, rows[1])}
+            note_applied(session, incident_id, 1, action, tier, gate_input, at)
+        note_outcome(session, incident_id, service, mode, status, at)
         session.commit()
     return incident_id

@@ -12,7 +12,6 @@ from activities.policy import runtime
 from activities.policy.check import sample_input
 from activities.policy.engine import EmbeddedPolicyEngine
 from activities.policy.facts import FACT_KEYS, WINDOWS, make_facts_gatherer, sample_stats
-from api.core.settings import Settings
 from api.models import utcnow
 from tests.activities.policy import POLICIES
 from tests.policy.history import add_run
@@ -28,7 +27,7 @@ def counts(*per_window: int) -> dict[str, int]:
 
 
 def test_an_empty_database_has_empty_facts(engine: Engine) -> None:
-    facts = make_facts_gatherer(engine, Settings())("demo.scale", "demo", "demo")
+    facts = make_facts_gatherer(engine)("demo.scale", "demo", "demo")
     assert facts.stats == {"applied": [], "verified": [], "kill_switch": None, "freezes": []}
     assert facts.reload_generation == 0
 
@@ -47,7 +46,7 @@ def test_applied_actions_are_counted_per_window_and_target(engine: Engine) -> No
     )
     add_run(engine, "demo.scale", ago=5, step_status="awaiting_approval", status="running")
     add_run(engine, "demo.scale", ago=5, step_status="planned", mode="simulate")
-    applied = make_facts_gatherer(engine, Settings())("demo.scale", "demo", "demo").stats["applied"]
+    applied = make_facts_gatherer(engine)("demo.scale", "demo", "demo").stats["applied"]
     assert applied == [
         {
             "action": "demo.feature_flag",
@@ -82,7 +81,7 @@ def test_verified_outcomes_are_newest_first_for_this_action_and_service(engine: 
     add_run(engine, "demo.scale", ago=100, status="resolved", service="billing")
     add_run(engine, "demo.restart", ago=50, status="rolled_back", verified=False)
     add_run(engine, "demo.scale", ago=10, status="resolved", verified=True)
-    gather = make_facts_gatherer(engine, Settings())
+    gather = make_facts_gatherer(engine)
     assert gather("demo.scale", "demo", "demo").stats["verified"] == [1, 0, 1, 0]
     assert gather("demo.restart", "demo", "demo").stats["verified"] == [0]
 
@@ -101,7 +100,7 @@ def test_runtime_state_reaches_the_facts(engine: Engine) -> None:
         runtime.remove_freeze(session, removed.id, "bo", "cancelled")
         reload = runtime.record_reload(session, "ada", "new data", {}, refused=False).id
         runtime.record_reload(session, "ada", "broken", {}, refused=True)
-    facts = make_facts_gatherer(engine, Settings())("demo.scale", "demo", "demo")
+    facts = make_facts_gatherer(engine)("demo.scale", "demo", "demo")
     switch = facts.stats["kill_switch"]
     assert (switch["enabled"], switch["reason"], switch["by"]) == (
         True,
@@ -125,7 +124,7 @@ def test_the_policy_accepts_what_the_gatherer_supplies(engine: Engine) -> None:
             now + timedelta(hours=1), now + timedelta(hours=2), "soon", [], []
         )
         runtime.add_freeze(session, spec, "ada")
-    stats = make_facts_gatherer(engine, Settings())("demo.scale", "demo", "demo").stats
+    stats = make_facts_gatherer(engine)("demo.scale", "demo", "demo").stats
     # The keys steward policy check holds policies to, and the shape of its sample facts.
     assert tuple(stats) == FACT_KEYS == tuple(sample_stats())
     for key, value in sample_stats().items():

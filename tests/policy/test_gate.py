@@ -54,7 +54,7 @@ def gate_for(db: Engine, policy_dir: Path = POLICIES) -> GateActivities:
     settings = Settings()
     engine = EmbeddedPolicyEngine(policy_dir)
     signer = DecisionSigner(b"0123456789abcdef0123")
-    return GateActivities(engine, signer, settings, make_facts_gatherer(db, settings))
+    return GateActivities(engine, signer, settings, make_facts_gatherer(db))
 
 
 def request(actuator: str, params: dict[str, object], step: int = 1) -> GateRequest:
