@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from activities.actuators.activities import ActuatorActivities
+from activities.detection.activities import MonitorScoring
 from activities.incidents.activities import IncidentOpener
 from activities.ledger.simulation import SimulationActivities
 from activities.ledger.writer import LedgerWriter
@@ -18,6 +19,7 @@ from activities.policy.engine import PolicyEngine
 from activities.policy.facts import make_facts_gatherer
 from activities.policy.gate import GateActivities
 from activities.policy.signing import DecisionSigner
+from activities.policy.what_if import WhatIfEngines
 from activities.records.activities import RecordActivities
 from api.core.audit_keys import ledger_signer
 from api.core.settings import Settings
@@ -40,7 +42,9 @@ def build_activities(
         client: Temporal client, for activities that open incidents.
     """
     signer = DecisionSigner(settings.resolved_signing_key())
-    gate = GateActivities(policy, signer, settings, make_facts_gatherer(engine))
+    gate = GateActivities(
+        policy, signer, settings, make_facts_gatherer(engine), WhatIfEngines(engine)
+    )
     actuators = ActuatorActivities(http, settings, signer)
     ledger = LedgerWriter(engine, ledger_signer(settings), lambda: _policy_dir(policy))
     records = RecordActivities(engine, ledger)
@@ -60,6 +64,7 @@ def build_activities(
         simulation.evaluate_policy,
         simulation.record_simulation,
         opener.open_or_attach,
+        MonitorScoring(settings, http, engine).score_window,
     ]
 
 

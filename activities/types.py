@@ -36,6 +36,8 @@ class GateRequest:
     requester: str
     mode: str
     time: str
+    # Simulate mode only: decide with this archived bundle (sha256) instead of the running one.
+    what_if_bundle: str | None = None
 
 
 @dataclass

@@ -271,6 +271,7 @@ class Playbook(PlaybookRecords):
             workflow.info().workflow_type,
             incident.mode,
             workflow.now().isoformat(),
+            incident.what_if_bundle if incident.mode == "simulate" else None,
         )
         try:
             return await workflow.execute_local_activity(

@@ -101,7 +101,12 @@ class PolicySimulation:
             plan_id = f"{workflow.info().workflow_id}-plan"
             await workflow.execute_child_workflow(
                 request.playbook,
-                replace(request.incident, mode="simulate"),
+                # Decided by the what-if bundle, so the plan follows its denials and stops.
+                replace(
+                    request.incident,
+                    mode="simulate",
+                    what_if_bundle=evaluation.bundle_sha256,
+                ),
                 id=plan_id,
                 result_type=PlaybookOutcome,
             )

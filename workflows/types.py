@@ -48,6 +48,8 @@ class IncidentInput:
         params: Playbook-specific knobs (thresholds, target replicas, ...).
         summary: Free text shown to operators.
         evidence: What opened the incident (detector explanations, alerts), if anything.
+        what_if_bundle: In simulate mode only: the sha256 of an archived policy bundle the
+            gate decides with instead of the running one (what-if re-plans).
     """
 
     service: str
@@ -59,6 +61,7 @@ class IncidentInput:
     params: dict[str, Any] = field(default_factory=dict)
     summary: str | None = None
     evidence: list[Evidence] = field(default_factory=list)
+    what_if_bundle: str | None = None
 
 
 @dataclass

@@ -24,7 +24,7 @@ from activities.ledger.types import (
 from activities.ledger.writer import LedgerWriter
 from activities.policy.engine import EmbeddedPolicyEngine, PolicyError
 from activities.policy.types import GateInput, IncidentRef
-from api.core.audit_ledger import EntryDraft, incident_entries
+from api.core.audit_ledger import EntryDraft, archive_bundle, incident_entries
 
 
 class BadPolicyFilesError(ValueError):
@@ -107,8 +107,16 @@ class SimulationActivities:
 
     @activity.defn(name="steward.evaluate_policy")
     def evaluate_policy(self, request: PolicyEvaluation) -> PolicyEvaluationResult:
-        """Decide the inputs under the bundle built from ``request.policy_files``."""
-        return evaluate(request)
+        """Decide the inputs under the bundle built from ``request.policy_files``.
+
+        A bundle that compiles is archived, so a re-planned playbook can decide with it and
+        evidence packs can carry it.
+        """
+        result = evaluate(request)
+        if result.error is None:
+            files = {safe_name(name): text for name, text in request.policy_files.items()}
+            archive_bundle(self._engine, result.bundle_sha256, files)
+        return result
 
     @activity.defn(name="steward.record_simulation")
     def record_simulation(self, rec: SimulationRecord) -> None:

@@ -19,6 +19,7 @@ from activities.actuators.registry import (
 from activities.policy.engine import PolicyEngine, PolicyError
 from activities.policy.facts import FactsGatherer
 from activities.policy.signing import DecisionSigner, params_sha256
+from activities.policy.what_if import WhatIfEngines
 from activities.types import Authorization, AuthorizeRequest, GateInput, GateRequest, GateResult
 from api.core.settings import Settings
 
@@ -34,8 +35,10 @@ class GateActivities:
         signer: DecisionSigner,
         settings: Settings,
         gather_facts: FactsGatherer,
+        what_if: WhatIfEngines | None = None,
     ) -> None:
         self._engine = engine
+        self._what_if = what_if
         self._signer = signer
         self._settings = settings
         self._gather_facts = gather_facts
@@ -74,6 +77,23 @@ class GateActivities:
             return
         log.info("policy reload %d: bundle %s", generation, sha)
 
+    def _policy_for(self, req: GateRequest) -> PolicyEngine:
+        """The running bundle; in simulate mode, the what-if bundle the request names.
+
+        Raises:
+            ApplicationError: non-retryable, when the what-if bundle is unknown or broken.
+        """
+        if req.what_if_bundle is None or req.mode != "simulate":
+            return self._engine
+        if self._what_if is None:
+            raise ApplicationError(
+                "this worker cannot decide with what-if bundles", type="WhatIf", non_retryable=True
+            )
+        try:
+            return self._what_if.get(req.what_if_bundle)
+        except PolicyError as exc:
+            raise ApplicationError(str(exc), type="WhatIf", non_retryable=True) from exc
+
     @activity.defn(name="steward.gate")
     async def gate(self, req: GateRequest) -> GateResult:
         """Validate the call, gather facts, evaluate policy, and sign when it allows.
@@ -107,7 +127,7 @@ class GateActivities:
             workflow_id=req.workflow_id,
             step=req.step,
         )
-        decision = await self._engine.decide(gate_input)
+        decision = await self._policy_for(req).decide(gate_input)
         authorization = None
         if decision.outcome == "allow" and req.mode == "apply":
             authorization = self._authorization(req, clean, decision.bundle_sha256, [])

@@ -42,3 +42,10 @@ def warn_needs_approval(folder: Path) -> Path:
     return bundle(
         folder, 'input.tier == "warn"', APPROVAL % ("warn needs approval", "test_warn_approval")
     )
+
+
+def restart_denied(folder: Path) -> Path:
+    """Deny every restart."""
+    return bundle(
+        folder, 'input.action == "demo.restart"', DENY % ("no restarts", "test_no_restart")
+    )

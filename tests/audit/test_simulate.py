@@ -13,7 +13,7 @@ from temporalio.worker import Worker
 from api.core.audit_simulate import read_policy_dir
 from api.core.settings import Settings
 from tests.audit.helpers import cli, ledger, run_playbook
-from tests.audit.policies import scaling_denied, warn_needs_approval
+from tests.audit.policies import restart_denied, scaling_denied, warn_needs_approval
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -79,3 +79,31 @@ async def test_what_if_over_cli_and_api(
     assert (await cli("audit", "verify", "--incident", incident)).exit_code == 0
     missing = await cli("simulate", incident, "--policies", str(tmp_path / "nowhere"))
     assert missing.exit_code == 2 and "not a policy directory" in missing.output
+
+
+async def test_replanned_playbook_follows_the_what_if_bundle(
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    settings: Settings,
+    engine: Engine,
+    demo: httpx.Client,
+    api_url: str,
+    api_keys: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """Under a bundle that denies restarts, the re-planned error_burst stops at its restart."""
+    demo.post("/admin/faults", json={"latency_ms": 400}).raise_for_status()
+    incident, outcome = await run_playbook(temporal_env.client, settings, "high_latency")
+    assert outcome.status == "resolved"
+    files = read_policy_dir(restart_denied(tmp_path / "no-restart"))
+    async with httpx.AsyncClient(base_url=api_url, timeout=60) as api:
+        found = await api.post(
+            f"/api/v1/incidents/{incident}/simulations",
+            json={"policies": files, "playbook": "error_burst"},
+            headers={"X-API-Key": api_keys["auditor"]},
+        )
+    assert found.status_code == 200, found.text
+    plan = found.json()["plan"]
+    # The running policy would have planned restart and purge_cache; the what-if one denies
+    # the restart, so the playbook stopped there and never planned the purge.
+    assert [(p["actuator"], p["simulated"]) for p in plan] == [("demo.restart", "deny")]
