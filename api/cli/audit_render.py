@@ -40,8 +40,12 @@ def card_lines(card: dict[str, Any]) -> list[str]:
         f"playbook {inc['playbook']}  status {inc['status']}",
         f"detected: by {detected.get('opened_by', inc['opened_by'])}"
         f" at {detected.get('at', '?')}: {detected.get('summary') or '(no explanation given)'}",
-        "policy decisions:",
     ]
+    for ev in detected.get("evidence", []):
+        why = ev["explanation"].get("reason") or _short(ev["explanation"])
+        score = "-" if ev["score"] is None else f"{ev['score']:.2f}"
+        lines.append(f"  evidence {ev['source']} at {ev['observed_at']} score {score}: {why}")
+    lines.append("policy decisions:")
     for d in card["decisions"]:
         lines.append(
             f"  step {d['step']} {d['actuator']} {_short(d['params'])}: {d['outcome']} "

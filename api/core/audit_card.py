@@ -17,6 +17,7 @@ from api.core.audit_chain import check_incident_chain
 from api.core.audit_keys import LedgerVerifier
 from api.core.audit_ledger import entry_dict, incident_entries
 from api.core.audit_undo import undo_id
+from api.core.evidence import evidence_of
 from api.models import Incident
 
 
@@ -117,6 +118,9 @@ def decision_card(engine: Engine, verifier: LedgerVerifier, incident_id: str) ->
         except ValueError:
             continue  # reported by the ledger section below
         _apply_entry(card, entry["kind"], entry["step"] or 0, payload, entry["at"])
+    evidence = evidence_of(engine, incident_id)
+    if evidence:
+        card["detected"] = (card["detected"] or {}) | {"evidence": evidence}
     approvals = card.pop("_approvals")
     card["approvals"] = [approvals[step] for step in sorted(approvals)]
     card["bundles"] = sorted({d["bundle_sha256"] for d in card["decisions"] if d["bundle_sha256"]})

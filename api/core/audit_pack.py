@@ -6,7 +6,8 @@ A pack is a zip::
     manifest.sig         Ed25519 signature (base64) of manifest.json's bytes
     history.json         the workflow history, as ``temporal workflow show --output json``
     ledger.json          the incident's ledger entries, in chain order
-    detection.json       what was detected and why: the incident and its start input
+    detection.json       what was detected and why: the incident, its start input, and every
+                         piece of evidence (detector score and explanation, or the alert)
     policies/<sha256>/…  the sources of every policy bundle behind a decision
 
 ``api.core.audit_pack_verify`` checks one offline, with nothing but the public key.
@@ -28,6 +29,7 @@ from temporalio.client import Client
 from api.core.audit_history import fetch_history, history_facts
 from api.core.audit_keys import LedgerSigner, public_key_text
 from api.core.audit_ledger import bundle_sources, entry_dict, incident_entries
+from api.core.evidence import evidence_of
 from api.models import Incident
 
 PACK_FORMAT = "steward-evidence-pack/1"
@@ -85,8 +87,17 @@ def _detection(engine: Engine, incident_id: str, start_input: Any) -> dict[str, 
     with Session(engine) as session:
         row = session.get(Incident, incident_id)
     incident = row.model_dump(mode="json") if row is not None else None
-    explanation = start_input.get("summary") if isinstance(start_input, dict) else None
-    return {"incident": incident, "workflow_input": start_input, "explanation": explanation}
+    evidence = evidence_of(engine, incident_id)
+    # The detector's own explanation when a detector opened it, else the opener's summary.
+    explanation: Any = evidence[0]["explanation"] if evidence else None
+    if explanation is None and isinstance(start_input, dict):
+        explanation = start_input.get("summary")
+    return {
+        "incident": incident,
+        "workflow_input": start_input,
+        "explanation": explanation,
+        "evidence": evidence,
+    }
 
 
 async def build_pack(
