@@ -1,0 +1,1 @@
+"""Forecasting monitors: predict a threshold breach before it happens."""

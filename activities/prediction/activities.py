@@ -1,0 +1,96 @@
+"""The breach-prediction activity: fetch a monitor's window and forecast it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.detectors.prediction import Prediction, PredictionSettings, predict_breach
+from activities.prediction.types import PredictRequest, PredictResult
+from activities.sources.base import SeriesPoints, SourceConfigError, SourceContext, SourceError
+from activities.sources.registry import fetch_window
+from api.core.settings import Settings
+
+_SETTINGS = {"threshold", "direction", "horizon_seconds", "min_points"}
+
+
+def prediction_settings(forecast: dict[str, Any]) -> PredictionSettings:
+    """Build the forecast settings of a monitor.
+
+    Raises:
+        ValueError: Naming the setting at fault.
+    """
+    unknown = sorted(set(forecast) - _SETTINGS - {"name"})
+    if unknown:
+        raise ValueError(f"forecast.{unknown[0]}: unknown setting; known: {sorted(_SETTINGS)}")
+    if not isinstance(forecast.get("threshold"), int | float) or isinstance(
+        forecast.get("threshold"), bool
+    ):
+        raise ValueError("forecast.threshold: a number is required")
+    try:
+        return PredictionSettings(**{k: v for k, v in forecast.items() if k in _SETTINGS})
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"forecast: {exc}") from exc
+
+
+def _worst(
+    series: list[SeriesPoints], settings: PredictionSettings
+) -> tuple[Prediction, dict[str, str]]:
+    """Forecast every series; the earliest breach wins, else the first series' verdict."""
+    found = [(predict_breach(s.timestamps, s.values, settings), s.labels) for s in series]
+    breaches = [f for f in found if f[0].breach and f[0].breach_at is not None]
+    if breaches:
+        return min(breaches, key=lambda f: f[0].breach_at or 0.0)
+    usable = [f for f in found if f[0].state == "ok"]
+    return (usable or found)[0]
+
+
+class BreachPrediction:
+    """Forecasts monitor windows with the worker's shared clients."""
+
+    def __init__(self, settings: Settings, http: httpx.AsyncClient, engine: Engine) -> None:
+        self._context = SourceContext(settings, http, engine)
+
+    @activity.defn(name="monitor.predict_breach")
+    async def predict(self, request: PredictRequest) -> PredictResult:
+        """Fetch the window and forecast it.
+
+        Fetching and fitting stay in one activity so the window never passes through the
+        workflow history.
+
+        Raises:
+            ApplicationError: Non-retryable for unusable settings or a rejected query;
+                retryable when the source is unreachable.
+        """
+        try:
+            settings = prediction_settings(request.forecast)
+            _, series = await fetch_window(
+                self._context, request.source, request.window_seconds, time.time()
+            )
+        except (SourceConfigError, ValueError) as exc:
+            raise ApplicationError(str(exc), type="BadMonitor", non_retryable=True) from exc
+        except SourceError as exc:
+            raise ApplicationError(
+                exc.message, type=exc.kind, non_retryable=not exc.retryable
+            ) from exc
+        if not series:
+            reason = "the source returned no series"
+            return PredictResult("not_enough_data", False, "none", explanation={"reason": reason})
+        # Prophet fits are CPU work: off the worker's event loop.
+        prediction, labels = await asyncio.to_thread(_worst, series, settings)
+        at = prediction.breach_at
+        return PredictResult(
+            prediction.state,
+            prediction.breach,
+            prediction.model,
+            datetime.fromtimestamp(at, UTC).isoformat() if at is not None else None,
+            labels,
+            prediction.explanation | {"source": request.source.get("kind"), "series": labels},
+        )
