@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio import activity
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
 from activities.incidents.types import OpenRequest, OpenResult
 from api.core.incidents import UnknownPlaybookError, open_incident
 from api.core.settings import Settings
 from api.schemas import IncidentCreate
+
+# Well inside the heartbeat timeout the waiting workflow gives this activity.
+_HEARTBEAT_SECONDS = 5.0
 
 
 class IncidentOpener:
@@ -50,3 +56,25 @@ class IncidentOpener:
                 message = str(exc.args[0] if exc.args else exc)
                 raise ApplicationError(message, type="BadIncident", non_retryable=True) from exc
             return OpenResult(row.id, created, row.status)
+
+    @activity.defn(name="incident_outcome")
+    async def outcome(self, incident_id: str) -> dict[str, Any]:
+        """Wait for an incident's run to end and return its outcome (heartbeating meanwhile).
+
+        Raises:
+            ApplicationError: Non-retryable, when the run failed instead of ending with an
+                outcome.
+        """
+        result = asyncio.ensure_future(self._client.get_workflow_handle(incident_id).result())
+        while not result.done():
+            activity.heartbeat()
+            await asyncio.wait([result], timeout=_HEARTBEAT_SECONDS)
+        try:
+            outcome = result.result()
+        except WorkflowFailureError as exc:
+            raise ApplicationError(
+                f"incident {incident_id} ended without an outcome: {exc.cause}",
+                type="NoOutcome",
+                non_retryable=True,
+            ) from exc
+        return dict(outcome)
