@@ -20,6 +20,7 @@ from activities.policy.facts import make_facts_gatherer
 from activities.policy.gate import GateActivities
 from activities.policy.signing import DecisionSigner
 from activities.policy.what_if import WhatIfEngines
+from activities.prediction.activities import BreachPrediction
 from activities.records.activities import RecordActivities
 from api.core.audit_keys import ledger_signer
 from api.core.settings import Settings
@@ -42,12 +43,12 @@ def build_activities(
         client: Temporal client, for activities that open incidents.
     """
     signer = DecisionSigner(settings.resolved_signing_key())
-    gate = GateActivities(
-        policy, signer, settings, make_facts_gatherer(engine), WhatIfEngines(engine)
-    )
-    actuators = ActuatorActivities(http, settings, signer)
     ledger = LedgerWriter(engine, ledger_signer(settings), lambda: _policy_dir(policy))
     records = RecordActivities(engine, ledger)
+    gate = GateActivities(
+        policy, signer, settings, make_facts_gatherer(engine), WhatIfEngines(engine), records
+    )
+    actuators = ActuatorActivities(http, settings, signer, records)
     simulation = SimulationActivities(engine, ledger)
     opener = IncidentOpener(client, engine, settings)
     return [
@@ -64,6 +65,8 @@ def build_activities(
         simulation.evaluate_policy,
         simulation.record_simulation,
         opener.open_or_attach,
+        opener.outcome,
+        BreachPrediction(settings, http, engine).predict,
         MonitorScoring(settings, http, engine).score_window,
     ]
 

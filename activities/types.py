@@ -38,6 +38,9 @@ class GateRequest:
     time: str
     # Simulate mode only: decide with this archived bundle (sha256) instead of the running one.
     what_if_bundle: str | None = None
+    # The incident's opening record, written by the gate before it decides: the first gate of a
+    # run carries it instead of a local activity of its own in the same workflow task.
+    incident_record: "IncidentRecord | None" = None
 
 
 @dataclass
@@ -87,12 +90,19 @@ class AuthorizeRequest:
 
 @dataclass
 class ActuatorCall:
-    """Snapshot, apply or plan one actuator call (the workflow id comes from the activity)."""
+    """Snapshot, apply or plan one actuator call (the workflow id comes from the activity).
+
+    Attributes:
+        record: For apply: the step's record, written with status ``applied`` and the result
+            in the apply activity itself once the call applied (one write, no local activity
+            after it holding up the workflow's next task).
+    """
 
     step: int
     actuator: str
     params: dict[str, Any]
     authorization: Authorization | None
+    record: "StepRecord | None" = None
 
 
 @dataclass

@@ -16,7 +16,7 @@ A playbook is an ordinary Temporal workflow::
 from __future__ import annotations
 
 from abc import abstractmethod
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -148,7 +148,7 @@ class Playbook(PlaybookRecords):
         self._incident = incident
         for evidence in incident.evidence:
             self.attach_evidence(evidence)
-        self._record_incident("running")
+        self._record_incident("running", opening=True)
         try:
             await self.remediate(incident)
             outcome = PlaybookOutcome("resolved", "remediation verified")
@@ -198,6 +198,9 @@ class Playbook(PlaybookRecords):
         if decision.outcome == "approval_required":
             authorization = await self._await_approval(record, gate)
         call = ActuatorCall(step, actuator, params, authorization)
+        # The apply activity writes the applied record itself; the records made before it
+        # (an approval's) must be written first, or they would land after it.
+        await self._flush_records()
         try:
             # The before-state is a quick read: a local activity keeps it off the server's
             # task queue while still landing in history. Nothing to keep, no step at all.
@@ -212,7 +215,7 @@ class Playbook(PlaybookRecords):
                 )
             result = await workflow.execute_activity(
                 "steward.apply",
-                call,
+                replace(call, record=replace(record, before=before)),
                 result_type=dict,
                 start_to_close_timeout=self.apply_timeout,
                 heartbeat_timeout=self.apply_heartbeat,
@@ -225,7 +228,6 @@ class Playbook(PlaybookRecords):
         self._applied.append(
             AppliedAction(step, actuator, params, before, gate.reversible, authorization)
         )
-        self._record_step(record, status="applied", before=before, result=result)
         return result
 
     async def verify(
@@ -272,6 +274,7 @@ class Playbook(PlaybookRecords):
             incident.mode,
             workflow.now().isoformat(),
             incident.what_if_bundle if incident.mode == "simulate" else None,
+            self._take_opening(),
         )
         try:
             return await workflow.execute_local_activity(

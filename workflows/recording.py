@@ -36,8 +36,19 @@ class PlaybookRecords:
         return self._incident
 
     _record_chain: "asyncio.Task[None] | None" = None
+    # The run's opening record, held for the first gate to write (see ``_take_opening``).
+    _opening: IncidentRecord | None = None
+
+    def _take_opening(self) -> IncidentRecord | None:
+        """Hand the held opening record to the caller (the first gate), which writes it."""
+        opening, self._opening = self._opening, None
+        return opening
 
     def _local(self, name: str, arg: Any) -> None:
+        opening = self._take_opening()
+        if opening is not None:
+            # Another record comes first: the opening must still be written before it.
+            self._local("steward.record_incident", opening)
         previous = self._record_chain
 
         async def record_after_previous() -> None:
@@ -51,28 +62,39 @@ class PlaybookRecords:
 
     async def _flush_records(self) -> None:
         """Wait until every record made so far is written."""
+        opening = self._take_opening()
+        if opening is not None:
+            self._local("steward.record_incident", opening)
         if self._record_chain is not None:
             await self._record_chain
 
-    def _record_incident(self, status: str, outcome: dict[str, Any] | None = None) -> None:
+    def _record_incident(
+        self, status: str, outcome: dict[str, Any] | None = None, *, opening: bool = False
+    ) -> None:
+        """Record the incident's status; ``opening`` holds the record for the first gate.
+
+        The first gate writes the opening record itself, so the run's first workflow task
+        waits on one local activity (the gate) instead of two.
+        """
         incident = self._require_incident()
         self._status = status
-        self._local(
-            "steward.record_incident",
-            IncidentRecord(
-                self._incident_id,
-                incident.service,
-                incident.signal,
-                incident.severity,
-                workflow.info().workflow_type,
-                incident.mode,
-                status,
-                incident.opened_by,
-                incident.window_start,
-                incident.summary,
-                outcome,
-            ),
+        record = IncidentRecord(
+            self._incident_id,
+            incident.service,
+            incident.signal,
+            incident.severity,
+            workflow.info().workflow_type,
+            incident.mode,
+            status,
+            incident.opened_by,
+            incident.window_start,
+            incident.summary,
+            outcome,
         )
+        if opening:
+            self._opening = record
+        else:
+            self._local("steward.record_incident", record)
 
     def _record_step(self, record: StepRecord, **changes: Any) -> None:
         # A copy: the record is written later, and the caller goes on changing its own.

@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -27,6 +28,7 @@ from activities.actuators.registry import (
     parse_params,
 )
 from activities.policy.signing import AuthorizationError, DecisionSigner
+from activities.records.activities import RecordActivities
 from activities.types import ActuatorCall, UndoCall, VerifyRequest, VerifyResult
 from api.core.settings import Settings
 
@@ -64,10 +66,17 @@ async def heartbeating(every: float = 1.0) -> AsyncIterator[None]:
 class ActuatorActivities:
     """Actuator activities; one instance per worker holds the shared HTTP client."""
 
-    def __init__(self, http: httpx.AsyncClient, settings: Settings, signer: DecisionSigner) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        settings: Settings,
+        signer: DecisionSigner,
+        records: RecordActivities | None = None,
+    ) -> None:
         self._http = http
         self._settings = settings
         self._signer = signer
+        self._records = records
 
     def _context(self, key: str = "") -> ActuatorContext:
         return ActuatorContext(self._http, self._settings, key)
@@ -116,7 +125,12 @@ class ActuatorActivities:
 
     @activity.defn(name="steward.apply")
     async def apply(self, call: ActuatorCall) -> dict[str, Any]:
-        """Apply one authorized call with the idempotency key ``<workflow id>:<step>``."""
+        """Apply one authorized call with the idempotency key ``<workflow id>:<step>``.
+
+        When the call carries its step's record, the record is written as ``applied`` with the
+        result before the activity completes; a failed write retries the activity, and the
+        idempotency key keeps the retry from applying twice.
+        """
 
         async def work() -> dict[str, Any]:
             actuator, params = self._authorize(call)
@@ -124,7 +138,11 @@ class ActuatorActivities:
             async with heartbeating():
                 return await actuator.apply(self._context(key), params)
 
-        return await self._guarded(work)
+        result = await self._guarded(work)
+        if call.record is not None and self._records is not None:
+            applied = replace(call.record, status="applied", result=result)
+            await asyncio.to_thread(self._records.record_step, applied)
+        return result
 
     @activity.defn(name="steward.undo")
     async def undo(self, call: UndoCall) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from activities.policy.engine import PolicyEngine, PolicyError
 from activities.policy.facts import FactsGatherer
 from activities.policy.signing import DecisionSigner, params_sha256
 from activities.policy.what_if import WhatIfEngines
+from activities.records.activities import RecordActivities
 from activities.types import Authorization, AuthorizeRequest, GateInput, GateRequest, GateResult
 from api.core.settings import Settings
 
@@ -36,9 +37,11 @@ class GateActivities:
         settings: Settings,
         gather_facts: FactsGatherer,
         what_if: WhatIfEngines | None = None,
+        records: RecordActivities | None = None,
     ) -> None:
         self._engine = engine
         self._what_if = what_if
+        self._records = records
         self._signer = signer
         self._settings = settings
         self._gather_facts = gather_facts
@@ -101,6 +104,10 @@ class GateActivities:
         Raises:
             ApplicationError: non-retryable, for an unknown actuator or invalid parameters.
         """
+        if req.incident_record is not None and self._records is not None:
+            # First, even when the call is refused below: the workflow's later records need
+            # the incident's row. Idempotent: a retried gate finds what it wrote.
+            await asyncio.to_thread(self._records.record_incident, req.incident_record)
         try:
             actuator = get_actuator(req.actuator)
             params = parse_params(actuator.params_model, req.params, req.actuator)

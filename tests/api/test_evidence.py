@@ -48,7 +48,9 @@ async def test_evidence_attaches_to_the_open_incident(
     temporal_env: WorkflowEnvironment, worker: Worker, settings: Settings, engine: Engine
 ) -> None:
     # Critical tier: the run waits for approval, so it is still open when evidence arrives.
-    body = IncidentCreate(service="demo", signal="errors", severity="high", playbook="error_burst")
+    body = IncidentCreate(
+        service="demo", signal="errors-evidence", severity="high", playbook="error_burst"
+    )
     client = temporal_env.client
     with Session(engine) as session:
         first, created = await open_incident(
@@ -69,7 +71,9 @@ async def test_evidence_attaches_to_the_open_incident(
     found = await evidence_in_workflow(temporal_env, first.id, 2)
     await asyncio.sleep(0.3)  # a third, duplicate signal would land by now
     state = await client.get_workflow_handle(first.id).query("state")
-    assert [e["dedup_key"] for e in state["evidence"]] == ["w1", "w2"] == [
-        e["dedup_key"] for e in found
-    ]
+    assert (
+        [e["dedup_key"] for e in state["evidence"]]
+        == ["w1", "w2"]
+        == [e["dedup_key"] for e in found]
+    )
     await client.get_workflow_handle(first.id).terminate("test done")

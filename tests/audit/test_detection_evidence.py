@@ -45,7 +45,9 @@ async def test_pack_and_card_carry_the_detectors_explanation(
 ) -> None:
     demo.post("/admin/faults", json={"latency_ms": 400}).raise_for_status()
     evidence = Evidence("monitor:latency", "p95@1", "2026-11-23T10:00:00+00:00", 0.97, EXPLANATION)
-    body = IncidentCreate(service="demo", signal="p95", severity="high", playbook="high_latency")
+    body = IncidentCreate(
+        service="demo", signal="p95-evidence", severity="high", playbook="high_latency"
+    )
     with Session(engine) as session:
         row, created = await open_incident(
             temporal_env.client, session, settings, body, "monitor:latency", evidence
