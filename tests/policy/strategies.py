@@ -298,3 +298,5 @@ THIRD_OF_THE_REPLICAS: dict[str, Any] = {
     "tier": "warn",
     "parameters": {"replicas_affected": 3, "replicas_total": 9, "targets": "demo"},
 }
+# The kill switch on with no reason given: the reason falls back to a stock text.
+KILLED_WITHOUT_REASON: dict[str, Any] = {**SHIPPED, "kill_switch": {"enabled": True, "reason": ""}}
