@@ -25,12 +25,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, case, func
-from sqlmodel import Session, col, select
+from sqlalchemy import Engine, bindparam, text
+from sqlmodel import Session
 
 from activities.policy import runtime
-from api.models import utcnow
-from api.policy_models import ActionOutcomeFact, AppliedActionFact
+from api.models import UTCDateTime, utcnow
 
 FACT_KEYS = ("applied", "verified", "kill_switch", "freezes")
 WINDOWS = (60, 300, 900, 3600, 86400)
@@ -74,24 +73,18 @@ def make_facts_gatherer(engine: Engine) -> FactsGatherer:
     return gather
 
 
+# One statement built once: building the expression per decision cost more than running it.
+_APPLIED = text(
+    "SELECT action, service, target, tier, "
+    + ", ".join(f"SUM(CASE WHEN applied_at >= :since_{w} THEN 1 ELSE 0 END)" for w in WINDOWS)
+    + f" FROM fact_applied WHERE applied_at >= :since_{max(WINDOWS)}"
+    " GROUP BY action, service, target, tier ORDER BY action, service, target, tier"
+).bindparams(*(bindparam(f"since_{w}", type_=UTCDateTime()) for w in WINDOWS))
+
+
 def applied_groups(session: Session, now: datetime) -> list[dict[str, Any]]:
     """Count applied actions per window, grouped by action, service, target and tier."""
-    applied_at = col(AppliedActionFact.applied_at)
-    windows = [
-        func.sum(case((applied_at >= now - timedelta(seconds=w), 1), else_=0)) for w in WINDOWS
-    ]
-    keys = (
-        col(AppliedActionFact.action),
-        col(AppliedActionFact.service),
-        col(AppliedActionFact.target),
-        col(AppliedActionFact.tier),
-    )
-    query = (
-        select(*keys, *windows)
-        .where(applied_at >= now - timedelta(seconds=max(WINDOWS)))
-        .group_by(*keys)
-        .order_by(*keys)
-    )
+    since = {f"since_{w}": now - timedelta(seconds=w) for w in WINDOWS}
     return [
         {
             "action": action,
@@ -100,8 +93,14 @@ def applied_groups(session: Session, now: datetime) -> list[dict[str, Any]]:
             "tier": tier,
             "counts": {str(w): int(n or 0) for w, n in zip(WINDOWS, counts, strict=True)},
         }
-        for action, service, target, tier, *counts in session.execute(query).all()
+        for action, service, target, tier, *counts in session.execute(_APPLIED, since).all()
     ]
+
+
+_VERIFIED = text(
+    "SELECT verified FROM fact_outcome WHERE action = :action AND service = :service"
+    f" ORDER BY ended_at DESC LIMIT {VERIFIED_RUNS}"
+)
 
 
 def verified_outcomes(session: Session, action: str, service: str) -> list[int]:
@@ -110,13 +109,8 @@ def verified_outcomes(session: Session, action: str, service: str) -> list[int]:
     1 for a run resolved after a passed verification, 0 for one rolled back or failed
     (see ``activities.records.facts.note_outcome``, which writes them).
     """
-    query = (
-        select(ActionOutcomeFact.verified)
-        .where(ActionOutcomeFact.action == action, ActionOutcomeFact.service == service)
-        .order_by(col(ActionOutcomeFact.ended_at).desc())
-        .limit(VERIFIED_RUNS)
-    )
-    return [int(v) for v in session.exec(query).all()]
+    rows = session.execute(_VERIFIED, {"action": action, "service": service}).all()
+    return [int(v) for (v,) in rows]
 
 
 def sample_stats() -> dict[str, Any]:
