@@ -3,6 +3,21 @@
 from dataclasses import dataclass, field
 from typing import Any
 
+from temporalio import workflow
+
+# Evidence is an input of the open-or-attach activity too; activities may not import
+# workflows, so it lives with the activity's types and is re-exported here.
+with workflow.unsafe.imports_passed_through():
+    from activities.incidents.types import Evidence
+
+__all__ = [
+    "INCIDENT_STATUSES",
+    "ApprovalDecision",
+    "Evidence",
+    "IncidentInput",
+    "PlaybookOutcome",
+]
+
 INCIDENT_STATUSES = (
     "open",
     "running",
@@ -13,25 +28,6 @@ INCIDENT_STATUSES = (
     "rolled_back",
     "failed",
 )
-
-
-@dataclass
-class Evidence:
-    """What a detector or an alert saw: opens an incident, or is attached to the open one.
-
-    Attributes:
-        source: Who saw it: ``monitor:<name>``, ``alertmanager`` or ``api``.
-        dedup_key: Identifies this piece of evidence; attaching it twice keeps one.
-        observed_at: When it was observed, ISO 8601.
-        score: Anomaly score in [0, 1], when a detector scored it.
-        explanation: The detector's explanation (baseline, threshold, driver, ...) or the alert.
-    """
-
-    source: str
-    dedup_key: str
-    observed_at: str
-    score: float | None = None
-    explanation: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -3,7 +3,24 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflows.types import Evidence
+
+@dataclass
+class Evidence:
+    """What a detector or an alert saw: opens an incident, or is attached to the open one.
+
+    Attributes:
+        source: Who saw it: ``monitor:<name>``, ``alertmanager`` or ``api``.
+        dedup_key: Identifies this piece of evidence; attaching it twice keeps one.
+        observed_at: When it was observed, ISO 8601.
+        score: Anomaly score in [0, 1], when a detector scored it.
+        explanation: The detector's explanation (baseline, threshold, driver, ...) or the alert.
+    """
+
+    source: str
+    dedup_key: str
+    observed_at: str
+    score: float | None = None
+    explanation: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
