@@ -107,11 +107,22 @@ class ApprovalOut(BaseModel):
     votes: list[VoteOut] = Field(default_factory=list)
 
 
+class EvidenceOut(BaseModel):
+    """What a detector or an alert saw for the incident."""
+
+    source: str
+    key: str
+    score: float | None
+    observed_at: datetime
+    explanation: dict[str, Any]
+
+
 class IncidentDetail(IncidentOut):
-    """An incident with its steps, policy decisions and approvals."""
+    """An incident with its evidence, steps, policy decisions and approvals."""
 
     steps: list[StepOut]
     approvals: list[ApprovalOut]
+    evidence: list[EvidenceOut] = Field(default_factory=list)
 
 
 class DecisionIn(BaseModel):

@@ -78,7 +78,8 @@ def record_evidence(session: Session, ident: str, evidence: Evidence) -> None:
         session.rollback()  # a concurrent opener stored the same evidence
 
 
-async def _attach(client: Client, session: Session, ident: str, evidence: Evidence) -> None:
+async def attach_evidence(client: Client, session: Session, ident: str, evidence: Evidence) -> None:
+    """Store evidence for an incident and signal it to the incident's run, if still running."""
     record_evidence(session, ident, evidence)
     try:
         await client.get_workflow_handle(ident).signal("attach_evidence", evidence)
@@ -111,7 +112,7 @@ async def open_incident(
     existing = session.get(Incident, ident)
     if existing is not None:
         if evidence is not None:
-            await _attach(client, session, ident, evidence)
+            await attach_evidence(client, session, ident, evidence)
         return existing, False
     workflow_input = IncidentInput(
         body.service,

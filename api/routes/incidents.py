@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from sqlmodel import col, select
 
+from api.core.evidence import evidence_in
 from api.core.incidents import UnknownPlaybookError, open_incident, wait_for_simulation
 from api.core.permissions import Permission
 from api.core.settings import get_settings
@@ -14,6 +15,7 @@ from api.deps import ClientDep, PrincipalDep, SessionDep, allow
 from api.models import Approval, ApprovalVote, Incident, Step
 from api.schemas import (
     ApprovalOut,
+    EvidenceOut,
     IncidentCreate,
     IncidentDetail,
     IncidentOpened,
@@ -112,4 +114,5 @@ def get_incident(incident_id: str, session: SessionDep) -> IncidentDetail:
         **IncidentOut.model_validate(row, from_attributes=True).model_dump(),
         steps=[StepOut.model_validate(s, from_attributes=True) for s in steps],
         approvals=[approval_out(session, a) for a in approvals],
+        evidence=[EvidenceOut.model_validate(e) for e in evidence_in(session, row.id)],
     )

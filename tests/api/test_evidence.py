@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -77,3 +78,29 @@ async def test_evidence_attaches_to_the_open_incident(
         == [e["dedup_key"] for e in found]
     )
     await client.get_workflow_handle(first.id).terminate("test done")
+
+
+async def test_incident_detail_shows_its_evidence(
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    settings: Settings,
+    engine: Engine,
+    api_url: str,
+    api_keys: dict[str, str],
+) -> None:
+    body = IncidentCreate(
+        service="demo", signal="errors-detail", severity="high", playbook="error_burst"
+    )
+    with Session(engine) as session:
+        row, _ = await open_incident(
+            temporal_env.client, session, settings, body, "monitor:errors", evidence("d1", 0.8)
+        )
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as api:
+        found = await api.get(
+            f"/api/v1/incidents/{row.id}", headers={"X-API-Key": api_keys["auditor"]}
+        )
+    assert found.status_code == 200, found.text
+    (shown,) = found.json()["evidence"]
+    assert (shown["source"], shown["key"], shown["score"]) == ("monitor:errors", "d1", 0.8)
+    assert shown["explanation"]["detector"] == "zscore"
+    await temporal_env.client.get_workflow_handle(row.id).terminate("test done")
