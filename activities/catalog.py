@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from activities.actuators.activities import ActuatorActivities
+from activities.deliveries.activities import DeliveryActivities
 from activities.detection.activities import MonitorScoring
 from activities.incidents.activities import IncidentOpener
 from activities.ledger.simulation import SimulationActivities
@@ -51,6 +52,7 @@ def build_activities(
     actuators = ActuatorActivities(http, settings, signer, records)
     simulation = SimulationActivities(engine, ledger)
     opener = IncidentOpener(client, engine, settings)
+    deliveries = DeliveryActivities(engine)
     return [
         gate.gate,
         gate.authorize,
@@ -67,6 +69,9 @@ def build_activities(
         opener.open_or_attach,
         opener.outcome,
         BreachPrediction(settings, http, engine).predict,
+        deliveries.triage,
+        deliveries.advise,
+        deliveries.detect,
         MonitorScoring(settings, http, engine).score_window,
     ]
 

@@ -16,11 +16,14 @@ from api.guards import BodySizeLimitMiddleware, install_refusal_recording, route
 from api.routes import (
     approvals,
     audit,
+    deliveries,
     health,
     incidents,
     keys,
+    monitors,
     policy,
     refusals,
+    signals,
     slack,
     slack_links,
 )
@@ -66,6 +69,9 @@ def create_app() -> FastAPI:
     for module in (health, incidents, approvals, keys, refusals, slack_links, slack, audit):
         app.include_router(guarded(module.router))
     app.include_router(guarded(policy.router))
+    app.include_router(guarded(monitors.router))
+    app.include_router(guarded(signals.router))
+    app.include_router(guarded(deliveries.router))
     install_refusal_recording(app)
     app.add_middleware(
         BodySizeLimitMiddleware,

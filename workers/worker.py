@@ -22,10 +22,7 @@ from activities.policy.engine import EmbeddedPolicyEngine, PolicyEngine
 from api.core.db import get_engine
 from api.core.settings import Settings, get_settings
 from api.core.temporal import connect
-from workflows.forecast import Forecast
-from workflows.playbooks import PLAYBOOKS
-from workflows.simulation import PolicySimulation
-from workflows.undo import UndoIncident
+from workflows.registry import WORKFLOWS
 
 logger = logging.getLogger("steward.worker")
 
@@ -70,13 +67,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[
-            *PLAYBOOKS.values(),
-            UndoIncident,
-            PolicySimulation,
-            Forecast,
-            *extra_workflows,
-        ],
+        workflows=[*WORKFLOWS.values(), *extra_workflows],
         activities=build_activities(settings, engine, http, policy, client),
         workflow_runner=workflow_runner(),
         # Record activities use the synchronous database API: give them threads.

@@ -172,7 +172,7 @@ def parse_params(model: type[BaseModel], params: dict[str, Any], name: str) -> B
 
 def load_builtin() -> None:
     """Import the built-in actuator and check modules so they register themselves."""
-    from activities.actuators import demo, http, notify  # noqa: F401
+    from activities.actuators import demo, http, notify, webhooks  # noqa: F401
 
 
 def describe_actuators() -> list[dict[str, Any]]:

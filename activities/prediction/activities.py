@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -18,26 +19,47 @@ from activities.sources.base import SeriesPoints, SourceConfigError, SourceConte
 from activities.sources.registry import fetch_window
 from api.core.settings import Settings
 
-_SETTINGS = {"threshold", "direction", "horizon_seconds", "min_points"}
+_SETTINGS = ("threshold", "direction", "horizon_seconds", "min_points")
+
+
+class ForecastConfigError(ValueError):
+    """A forecast monitor's ``detector`` settings are unusable; ``field`` names the key."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"detector.{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def prediction_settings(forecast: dict[str, Any]) -> PredictionSettings:
     """Build the forecast settings of a monitor.
 
     Raises:
-        ValueError: Naming the setting at fault.
+        ForecastConfigError: Naming the setting at fault.
     """
-    unknown = sorted(set(forecast) - _SETTINGS - {"name"})
+    unknown = sorted(set(forecast) - set(_SETTINGS) - {"name"})
     if unknown:
-        raise ValueError(f"forecast.{unknown[0]}: unknown setting; known: {sorted(_SETTINGS)}")
-    if not isinstance(forecast.get("threshold"), int | float) or isinstance(
-        forecast.get("threshold"), bool
-    ):
-        raise ValueError("forecast.threshold: a number is required")
-    try:
-        return PredictionSettings(**{k: v for k, v in forecast.items() if k in _SETTINGS})
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"forecast: {exc}") from exc
+        raise ForecastConfigError(unknown[0], f"unknown setting; known: {', '.join(_SETTINGS)}")
+    if not _number(forecast.get("threshold")):
+        raise ForecastConfigError("threshold", "a finite number is required")
+    if forecast.get("direction", "above") not in ("above", "below"):
+        raise ForecastConfigError("direction", "must be 'above' or 'below'")
+    horizon = forecast.get("horizon_seconds", 3600)
+    if not _number(horizon) or horizon <= 0:
+        raise ForecastConfigError("horizon_seconds", "must be a positive number")
+    min_points = forecast.get("min_points", 10)
+    if isinstance(min_points, bool) or not isinstance(min_points, int) or min_points < 3:
+        raise ForecastConfigError("min_points", "must be an integer of at least 3")
+    return PredictionSettings(
+        threshold=float(forecast["threshold"]),
+        direction=forecast.get("direction", "above"),
+        horizon_seconds=float(horizon),
+        min_points=min_points,
+    )
 
 
 def _worst(

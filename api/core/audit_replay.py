@@ -21,9 +21,7 @@ from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from api.core.audit_history import fetch_history
-from workflows.playbooks import PLAYBOOKS
-from workflows.simulation import SIMULATION_WORKFLOW, PolicySimulation
-from workflows.undo import UNDO_WORKFLOW, UndoIncident
+from workflows.registry import WORKFLOWS
 
 # The worker passes these deterministic framework modules through its sandbox; replay must
 # run the code the same way (kept in step with ``workers.worker.FRAMEWORK_MODULES``).
@@ -42,7 +40,7 @@ _TASK_COMPLETED = EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
 
 def known_workflows() -> dict[str, type]:
     """Every workflow this build registers on its workers, by workflow type."""
-    return {**PLAYBOOKS, UNDO_WORKFLOW: UndoIncident, SIMULATION_WORKFLOW: PolicySimulation}
+    return dict(WORKFLOWS)
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,14 +25,18 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 _PG_MIGRATION_LOCK_KEY = 0x5354_4557_4152_4431
 
 _SQLITE_PRAGMAS = (
+    # Wait for a competing writer (API vs worker) instead of failing with "database is locked".
+    # First: switching a new file to WAL below needs a lock that another connection doing the
+    # same may hold, and without a timeout SQLite fails at once instead of waiting.
+    "PRAGMA busy_timeout=5000",
     # WAL lets readers proceed while one writer commits; NORMAL is durable enough under WAL.
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
-    # Wait for a competing writer (API vs worker) instead of failing with "database is locked".
-    "PRAGMA busy_timeout=5000",
     # SQLite ignores foreign keys unless asked, per connection.
     "PRAGMA foreign_keys=ON",
 )
+
+_PRAGMA_ATTEMPTS = 20
 
 _engine: Engine | None = None
 _engine_lock = threading.Lock()
@@ -60,9 +66,22 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _connection_record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         for pragma in _SQLITE_PRAGMAS:
-            cursor.execute(pragma)
+            _execute_pragma(cursor, pragma)
     finally:
         cursor.close()
+
+
+def _execute_pragma(cursor: Any, pragma: str) -> None:
+    # Switching a brand-new file to WAL while other connections open it at the same moment can
+    # fail with "database is locked" without SQLite's busy handler waiting: try a few times.
+    for attempt in range(_PRAGMA_ATTEMPTS):
+        try:
+            cursor.execute(pragma)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == _PRAGMA_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 def make_engine(url: str, connect_args: Mapping[str, Any] | None = None) -> Engine:
@@ -133,12 +152,18 @@ def migrate(url_or_engine: str | Engine) -> None:
         engine.dispose()
 
 
+# How long a process waits for another one's migration to finish (SQLite).
+_MIGRATION_WAIT_MS = 120_000
+
+
 def _migrate_engine(engine: Engine) -> None:
     config = alembic_config()
     with engine.begin() as connection:
         if connection.dialect.name == "sqlite":
             # Take the write lock before alembic reads the current revision, so a second
-            # process waits (busy_timeout) and then finds the schema already at head.
+            # process waits and then finds the schema already at head. A first migration
+            # takes seconds on a busy machine: wait for it far longer than a write would.
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={_MIGRATION_WAIT_MS}")
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         elif connection.dialect.name == "postgresql":
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK_KEY})")

@@ -30,6 +30,15 @@ class Permission(StrEnum):
     SLACK_MANAGE = "slack:manage"
     # The kill switch, change freezes and policy reloads (admins).
     POLICY_MANAGE = "policy:manage"
+    # Scheduled monitors: every role reads them; engineers and admins create, change, pause,
+    # resume, run and delete them (a monitor opens incidents on its own).
+    MONITORS_READ = "monitors:read"
+    MONITORS_MANAGE = "monitors:manage"
+    # Pushing signals: events, Alertmanager webhooks, webhook-delivery attempts. Firing alerts
+    # open incidents, so only roles that may open incidents may push them.
+    SIGNALS_INGEST = "signals:ingest"
+    # Webhook-delivery triage and the replay advisor (read-only).
+    DELIVERIES_READ = "deliveries:read"
 
 
 # Routes that take no API key, with why. Slack's routes authenticate by request signature.
@@ -40,11 +49,20 @@ _EVERY_ROLE_READS = {
     Permission.INCIDENTS_READ,
     Permission.APPROVALS_READ,
     Permission.APPROVALS_DECIDE,
+    Permission.MONITORS_READ,
+    Permission.DELIVERIES_READ,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OPERATOR: frozenset({*_EVERY_ROLE_READS, Permission.INCIDENTS_OPEN}),
-    Role.ENGINEER: frozenset({*_EVERY_ROLE_READS, Permission.INCIDENTS_OPEN}),
+    Role.ENGINEER: frozenset(
+        {
+            *_EVERY_ROLE_READS,
+            Permission.INCIDENTS_OPEN,
+            Permission.SIGNALS_INGEST,
+            Permission.MONITORS_MANAGE,
+        }
+    ),
     Role.AUDITOR: frozenset({*_EVERY_ROLE_READS, Permission.REFUSALS_READ}),
     Role.ADMIN: frozenset(Permission),
 }

@@ -55,6 +55,13 @@ class Settings(BaseSettings):
         slack_escalation_channel: Channel told about approvals that time out or wait too long.
         slack_escalate_after_seconds: How long an approval may wait before it is escalated.
         slack_poll_seconds: How often the API looks for approvals to post or update in Slack.
+        prometheus_url: Base URL of the Prometheus HTTP API that ``prometheus`` monitor sources
+            query.
+        prometheus_timeout_seconds: Timeout of one Prometheus query (also sent to Prometheus).
+        ingest_max_batch: Most events or delivery attempts one ingest request may carry.
+        alertmanager_playbooks: Alert name -> playbook, for alerts without a ``playbook`` label.
+        query_timeout_seconds: How long a REST read answered by a workflow run (delivery
+            triage, replay advice) may take before the API answers 503.
     """
 
     model_config = SettingsConfigDict(env_prefix="STEWARD_", env_file=".env", extra="ignore")
@@ -92,6 +99,11 @@ class Settings(BaseSettings):
     slack_escalation_channel: str | None = None
     slack_escalate_after_seconds: float = Field(default=600.0, gt=0)
     slack_poll_seconds: float = Field(default=1.0, gt=0)
+    prometheus_url: str = "http://127.0.0.1:9090"
+    prometheus_timeout_seconds: float = Field(default=10.0, gt=0)
+    ingest_max_batch: int = Field(default=1000, ge=1, le=10_000)
+    alertmanager_playbooks: dict[str, str] = Field(default_factory=dict)
+    query_timeout_seconds: float = Field(default=30.0, gt=0)
 
     @property
     def slack_enabled(self) -> bool:

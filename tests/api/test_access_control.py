@@ -52,6 +52,20 @@ EXPECTED_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/policy/freezes"): Permission.POLICY_MANAGE,
     ("DELETE", "/api/v1/policy/freezes/{freeze_id}"): Permission.POLICY_MANAGE,
     ("POST", "/api/v1/policy/reload"): Permission.POLICY_MANAGE,
+    ("GET", "/api/v1/monitors"): Permission.MONITORS_READ,
+    ("POST", "/api/v1/monitors"): Permission.MONITORS_MANAGE,
+    ("GET", "/api/v1/monitors/{name}"): Permission.MONITORS_READ,
+    ("PUT", "/api/v1/monitors/{name}"): Permission.MONITORS_MANAGE,
+    ("DELETE", "/api/v1/monitors/{name}"): Permission.MONITORS_MANAGE,
+    ("POST", "/api/v1/monitors/{name}/pause"): Permission.MONITORS_MANAGE,
+    ("POST", "/api/v1/monitors/{name}/resume"): Permission.MONITORS_MANAGE,
+    ("POST", "/api/v1/monitors/{name}/run"): Permission.MONITORS_MANAGE,
+    ("POST", "/api/v1/events"): Permission.SIGNALS_INGEST,
+    ("POST", "/api/v1/alerts/alertmanager"): Permission.SIGNALS_INGEST,
+    ("POST", "/api/v1/deliveries"): Permission.SIGNALS_INGEST,
+    ("GET", "/api/v1/triage/deliveries/{delivery_id}"): Permission.DELIVERIES_READ,
+    ("POST", "/api/v1/triage/deliveries/batch"): Permission.DELIVERIES_READ,
+    ("GET", "/api/v1/replay/recommendations"): Permission.DELIVERIES_READ,
 }
 ROLES = [role.value for role in Role]
 # Values that satisfy path patterns, so a permitted call gets past routing to the handler.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,9 @@ def test_concurrent_first_migrations_take_turns(empty_db_url: str) -> None:
     for thread in threads:
         thread.join(timeout=60)
 
-    assert errors == []
+    assert errors == [], "".join(
+        line for error in errors for line in traceback.format_exception(error)
+    )
     assert current_revision(engines[0]) == head_revision()
     for engine in engines:
         engine.dispose()

@@ -28,6 +28,7 @@ from workers.demo_target.model import (
     IdempotencyConflictError,
     request_fingerprint,
 )
+from workers.demo_target.webhooks import webhooks
 
 # The work endpoint sleeps half the p95; the cap keeps a huge injected latency from hanging clients.
 MAX_WORK_SLEEP_SECONDS = 2.0
@@ -229,6 +230,7 @@ def create_app(target: DemoTarget | None = None) -> FastAPI:
         return JSONResponse({"status": "ok"})
 
     app.include_router(admin)
+    app.include_router(webhooks)
     return app
 
 

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from workers.demo_target.sender import WebhookSender
+
 MIN_REPLICAS = 1
 MAX_REPLICAS = 50
 DEFAULT_REPLICAS = 2
@@ -191,11 +193,12 @@ class AppliedAction:
 
 @dataclass
 class DemoTarget:
-    """Everything the demo target holds: state, idempotency store and the applied-action log."""
+    """Everything the demo target holds: state, idempotency store, action log, webhook sender."""
 
     state: DemoState = field(default_factory=DemoState)
     idempotency: IdempotencyStore = field(default_factory=IdempotencyStore)
     actions: list[AppliedAction] = field(default_factory=list)
+    webhooks: WebhookSender = field(default_factory=WebhookSender)
 
     def record_action(self, action: str, body: dict[str, Any], key: str | None) -> None:
         """Append an applied mutation to the log, stamped with the current UTC time."""
@@ -203,7 +206,8 @@ class DemoTarget:
         self.actions.append(AppliedAction(action, body, key, at))
 
     def reset(self) -> None:
-        """Return to defaults, forgetting idempotency keys and the action log."""
+        """Return to defaults, forgetting idempotency keys, the action log and webhook replays."""
         self.state = DemoState()
         self.idempotency.clear()
         self.actions.clear()
+        self.webhooks.clear()

@@ -2,7 +2,12 @@
 
 from workflows.playbooks.error_burst import ErrorBurst
 from workflows.playbooks.high_latency import HighLatency
+from workflows.playbooks.webhook_failures import WebhookFailures
 
-PLAYBOOKS: dict[str, type] = {"high_latency": HighLatency, "error_burst": ErrorBurst}
+PLAYBOOKS: dict[str, type] = {
+    "high_latency": HighLatency,
+    "error_burst": ErrorBurst,
+    "webhook_failures": WebhookFailures,
+}
 
-__all__ = ["PLAYBOOKS", "ErrorBurst", "HighLatency"]
+__all__ = ["PLAYBOOKS", "ErrorBurst", "HighLatency", "WebhookFailures"]

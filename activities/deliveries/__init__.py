@@ -1,0 +1,1 @@
+"""Webhook deliveries in the app database: triage, replay advice and burst detection activities."""

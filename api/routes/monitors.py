@@ -1,0 +1,186 @@
+"""Monitor routes: create, list, show, replace, delete, pause, resume and run monitors."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from temporalio.client import WorkflowFailureError
+
+from api.core import monitor_schedules as schedules
+from api.core import monitors
+from api.core.permissions import Permission
+from api.core.settings import get_settings
+from api.deps import ClientDep, PrincipalDep, SessionDep, allow
+from api.detection_models import Monitor
+from api.monitor_schemas import (
+    MONITOR_NAME_PATTERN,
+    MonitorCreate,
+    MonitorDetail,
+    MonitorOut,
+    MonitorRunStarted,
+    MonitorUpdate,
+    ScheduleInfo,
+)
+from workflows.monitor_types import MONITOR_WORKFLOWS
+
+router = APIRouter(prefix="/api/v1/monitors", tags=["monitors"])
+
+MonitorName = Annotated[str, Path(pattern=MONITOR_NAME_PATTERN, description="The monitor's name")]
+_READ = [allow(Permission.MONITORS_READ)]
+_MANAGE = [allow(Permission.MONITORS_MANAGE)]
+
+
+def _out(row: Monitor) -> MonitorOut:
+    return MonitorOut.model_validate(
+        {
+            **row.model_dump(),
+            "schedule_id": schedules.schedule_id(row.name),
+            "workflow": MONITOR_WORKFLOWS.get(row.kind, row.kind),
+        }
+    )
+
+
+def _http_error(exc: Exception) -> HTTPException:
+    """Map the core's errors to answers; the detail of a 422 names the field like FastAPI's."""
+    if isinstance(exc, monitors.MonitorInputError):
+        detail: Any = [{"loc": ["body", *exc.loc], "msg": exc.message, "type": "value_error"}]
+        return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
+    if isinstance(exc, monitors.MonitorNotFoundError):
+        return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
+    if isinstance(exc, monitors.MonitorExistsError):
+        return HTTPException(status.HTTP_409_CONFLICT, str(exc))
+    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc))
+
+
+def _root_message(exc: WorkflowFailureError) -> str:
+    """The innermost failure's message: the activity's own words, e.g. Prometheus' error."""
+    error: BaseException | None = exc
+    message = str(exc)
+    while error is not None:
+        message = str(getattr(error, "message", None) or error) or message
+        error = getattr(error, "cause", None) or error.__cause__
+    return message
+
+
+_HANDLED = (
+    monitors.MonitorInputError,
+    monitors.MonitorNotFoundError,
+    monitors.MonitorExistsError,
+    schedules.ScheduleUnavailableError,
+)
+
+
+@router.post(
+    "", response_model=MonitorOut, status_code=status.HTTP_201_CREATED, dependencies=_MANAGE
+)
+async def create_monitor(
+    body: MonitorCreate, session: SessionDep, client: ClientDep, principal: PrincipalDep
+) -> MonitorOut:
+    """Create a monitor and the Temporal Schedule that runs it every ``interval_seconds``."""
+    try:
+        row = await monitors.create_monitor(client, session, get_settings(), body, principal.name)
+    except _HANDLED as exc:
+        raise _http_error(exc) from exc
+    return _out(row)
+
+
+@router.get("", response_model=list[MonitorOut], dependencies=_READ)
+def list_monitors(session: SessionDep) -> list[MonitorOut]:
+    """List monitors by name."""
+    return [_out(row) for row in monitors.list_monitors(session)]
+
+
+@router.get("/{name}", response_model=MonitorDetail, dependencies=_READ)
+async def get_monitor(name: MonitorName, session: SessionDep, client: ClientDep) -> MonitorDetail:
+    """Show a monitor with its Schedule's state, next runs and recent runs."""
+    try:
+        row = monitors.get_monitor(session, name)
+    except monitors.MonitorNotFoundError as exc:
+        raise _http_error(exc) from exc
+    described = await schedules.describe_schedule(client, name)
+    return MonitorDetail(**_out(row).model_dump(), schedule=ScheduleInfo.model_validate(described))
+
+
+@router.put("/{name}", response_model=MonitorOut, dependencies=_MANAGE)
+async def replace_monitor(
+    name: MonitorName, body: MonitorUpdate, session: SessionDep, client: ClientDep
+) -> MonitorOut:
+    """Replace a monitor's settings (``paused`` is kept unless given) and its Schedule's."""
+    try:
+        row = await monitors.update_monitor(client, session, get_settings(), name, body)
+    except _HANDLED as exc:
+        raise _http_error(exc) from exc
+    return _out(row)
+
+
+@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, dependencies=_MANAGE)
+async def delete_monitor(name: MonitorName, session: SessionDep, client: ClientDep) -> None:
+    """Delete a monitor and its Schedule; runs already going finish."""
+    try:
+        await monitors.delete_monitor(client, session, get_settings(), name)
+    except _HANDLED as exc:
+        raise _http_error(exc) from exc
+
+
+async def _set_paused(
+    name: str, paused: bool, session: SessionDep, client: ClientDep
+) -> MonitorOut:
+    try:
+        row = await monitors.set_paused(client, session, get_settings(), name, paused)
+    except _HANDLED as exc:
+        raise _http_error(exc) from exc
+    return _out(row)
+
+
+@router.post("/{name}/pause", response_model=MonitorOut, dependencies=_MANAGE)
+async def pause_monitor(name: MonitorName, session: SessionDep, client: ClientDep) -> MonitorOut:
+    """Pause the monitor's Schedule."""
+    return await _set_paused(name, True, session, client)
+
+
+@router.post("/{name}/resume", response_model=MonitorOut, dependencies=_MANAGE)
+async def resume_monitor(name: MonitorName, session: SessionDep, client: ClientDep) -> MonitorOut:
+    """Resume the monitor's Schedule."""
+    return await _set_paused(name, False, session, client)
+
+
+@router.post(
+    "/{name}/run",
+    response_model=MonitorRunStarted,
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=_MANAGE,
+)
+async def run_monitor(
+    name: MonitorName,
+    session: SessionDep,
+    client: ClientDep,
+    response: Response,
+    wait: Annotated[bool, Query(description="Wait for the run's result")] = False,
+    timeout: Annotated[float, Query(gt=0, le=120, description="Seconds to wait")] = 30.0,
+) -> MonitorRunStarted:
+    """Run the monitor once now (also when paused).
+
+    Answers 202 once started; with ``wait``, 200 with the run's result (or its failure), or
+    still 202 when it has not ended within ``timeout`` seconds.
+    """
+    try:
+        row = monitors.get_monitor(session, name)
+        handle = await schedules.start_run(client, row, get_settings())
+    except _HANDLED as exc:
+        raise _http_error(exc) from exc
+    started = MonitorRunStarted(
+        workflow_id=handle.id, run_id=handle.result_run_id, status="started"
+    )
+    if not wait:
+        return started
+    response.status_code = status.HTTP_200_OK
+    try:
+        result = await asyncio.wait_for(handle.result(), timeout)
+    except TimeoutError:
+        response.status_code = status.HTTP_202_ACCEPTED  # still going: it was started
+        return started
+    except WorkflowFailureError as exc:
+        return started.model_copy(update={"status": "failed", "error": _root_message(exc)})
+    return started.model_copy(update={"status": "completed", "result": result})

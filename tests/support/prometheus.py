@@ -1,0 +1,106 @@
+"""The real Prometheus (Debian package ``prometheus``) in a temporary folder, for tests and benches.
+
+``run_prometheus(folder, targets)`` writes a config scraping ``targets`` every second, starts
+``prometheus`` on a free port with its TSDB in ``folder`` and yields its base URL once it is
+ready. A missing binary skips the test, or fails it under ``CI=true`` (see
+``tests.support.db.missing_component``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.support.db import missing_component
+from tests.support.processes import serve_binary
+from tests.support.servers import free_port
+
+SCRAPE_INTERVAL_SECONDS = 1
+
+
+def prometheus_binary() -> str:
+    """Return the path of ``prometheus``; skip (fail under CI) when it is not installed."""
+    found = shutil.which("prometheus") or (
+        "/usr/bin/prometheus" if Path("/usr/bin/prometheus").exists() else None
+    )
+    if found is None:
+        missing_component(
+            "the prometheus binary is missing: install the Debian package 'prometheus' "
+            "('make unit' does)"
+        )
+        raise AssertionError("unreachable")  # missing_component skips or fails
+    return found
+
+
+def scrape_config(targets: Sequence[str], interval: int = SCRAPE_INTERVAL_SECONDS) -> str:
+    """A Prometheus config scraping ``targets`` (host:port) as job ``demo``."""
+    listed = ", ".join(f'"{target}"' for target in targets)
+    return (
+        "global:\n"
+        f"  scrape_interval: {interval}s\n"
+        f"  scrape_timeout: {interval}s\n"
+        f"  evaluation_interval: {interval}s\n"
+        "scrape_configs:\n"
+        "  - job_name: demo\n"
+        "    static_configs:\n"
+        f"      - targets: [{listed}]\n"
+    )
+
+
+@contextmanager
+def run_prometheus(
+    folder: Path,
+    targets: Sequence[str],
+    *,
+    interval: int = SCRAPE_INTERVAL_SECONDS,
+    startup_timeout: float = 30.0,
+) -> Iterator[str]:
+    """Run Prometheus scraping ``targets`` (``host:port``); yield its base URL.
+
+    Raises:
+        RuntimeError: When it exits or is not ready within ``startup_timeout``.
+    """
+    binary = prometheus_binary()
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "prometheus.yml"
+    config.write_text(scrape_config(targets, interval))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with serve_binary(
+        "prometheus",
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={folder / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--log.level=warn",
+        ],
+        folder / "prometheus.log",
+        url,
+        startup_timeout,
+    ) as ready:
+        yield ready
+
+
+def wait_for_samples(url: str, query: str, count: int, timeout: float = 30.0) -> None:
+    """Wait until ``query`` has at least ``count`` one-second points over the last minute."""
+    deadline = time.monotonic() + timeout
+    found = 0
+    while time.monotonic() < deadline:
+        now = time.time()
+        answer = httpx.post(
+            f"{url}/api/v1/query_range",
+            data={"query": query, "start": now - 60, "end": now, "step": 1},
+            timeout=5,
+        ).json()
+        result = answer["data"]["result"]
+        found = len(result[0]["values"]) if result else 0
+        if found >= count:
+            return
+        time.sleep(0.25)
+    raise TimeoutError(f"{query} had {found} of {count} points after {timeout} s")
