@@ -13,7 +13,6 @@ and ``detector.params`` (extra playbook parameters, e.g. ``max_deliveries``).
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
@@ -21,26 +20,22 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.deliveries.types import DetectRequest, DetectResult, Finding
+    from activities.deliveries.types import DetectRequest, DetectResult, WatchFinding
     from activities.incidents.types import OpenRequest, OpenResult
-    from workflows.delivery_types import (
-        DELIVERY_WATCH_WORKFLOW,
-        DeliveryWatchResult,
-        WatchFinding,
-    )
+    from workflows.delivery_types import DELIVERY_WATCH_WORKFLOW, DeliveryWatchResult
     from workflows.monitor_types import MonitorRun
     from workflows.types import Evidence
 
 DEFAULT_MAX_TENANTS = 5
 
 
-def affected_tenants(findings: list[Finding], most: int) -> list[str]:
+def affected_tenants(findings: list[WatchFinding], most: int) -> list[str]:
     """Tenants the findings cover, in the order the strongest findings name them."""
     ordered = dict.fromkeys(t for f in findings for t in f.tenants)
     return list(ordered)[:most]
 
 
-def finding_evidence(run: MonitorRun, finding: Finding, now: str) -> Evidence:
+def finding_evidence(run: MonitorRun, finding: WatchFinding, now: str) -> Evidence:
     """The evidence one finding attaches: the rule, what it covered, and why it fired."""
     return Evidence(
         source=f"monitor:{run.name}",
@@ -78,7 +73,7 @@ class DeliveryWatch:
             retry_policy=RetryPolicy(maximum_attempts=3),
         )
         result = DeliveryWatchResult(
-            findings=[WatchFinding(**asdict(f)) for f in detected.findings],
+            findings=list(detected.findings),
             not_enough_data=list(detected.not_enough_data),
         )
         if not detected.findings:

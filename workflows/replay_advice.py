@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.deliveries.types import Advice, AdviceLookup
-    from workflows.delivery_types import (
-        REPLAY_ADVICE_WORKFLOW,
-        DeliveryVerdict,
-        ReplayAdvice,
-        ReplayAdviceRequest,
-        ReplayRecommendation,
-    )
+    from activities.deliveries.types import AdviceLookup
+    from workflows.delivery_types import REPLAY_ADVICE_WORKFLOW, ReplayAdvice, ReplayAdviceRequest
 
 
 @workflow.defn(name=REPLAY_ADVICE_WORKFLOW)
@@ -26,23 +19,11 @@ class ReplayAdvisor:
     @workflow.run
     async def run(self, request: ReplayAdviceRequest) -> ReplayAdvice:
         """Read and advise in one local activity."""
-        advice = await workflow.execute_local_activity(
+        return await workflow.execute_local_activity(
             "deliveries.advise",
             AdviceLookup(request.tenant, request.since, request.limit),
-            result_type=Advice,
+            result_type=ReplayAdvice,
             start_to_close_timeout=timedelta(seconds=60),
             # A broken database fails the answer quickly instead of retrying forever.
             retry_policy=RetryPolicy(maximum_attempts=3),
-        )
-        return ReplayAdvice(
-            tenant=advice.tenant,
-            since=advice.since,
-            recommendations=[
-                ReplayRecommendation(DeliveryVerdict(**asdict(r.verdict)), r.first_attempt_at)
-                for r in advice.recommendations
-            ],
-            total=advice.total,
-            counts=dict(advice.counts),
-            confidence_level=advice.confidence_level,
-            confidence_reason=advice.confidence_reason,
         )

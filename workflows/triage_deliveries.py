@@ -6,20 +6,14 @@ so every triage answer the API gave is also in the workflow history.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.deliveries.types import TriageLookup, Verdicts
-    from workflows.delivery_types import (
-        TRIAGE_WORKFLOW,
-        DeliveryVerdict,
-        TriageReport,
-        TriageRequest,
-    )
+    from activities.deliveries.types import TriageLookup
+    from workflows.delivery_types import TRIAGE_WORKFLOW, TriageReport, TriageRequest
 
 
 @workflow.defn(name=TRIAGE_WORKFLOW)
@@ -29,14 +23,11 @@ class TriageDeliveries:
     @workflow.run
     async def run(self, request: TriageRequest) -> TriageReport:
         """Read and triage in one local activity (a short read: no task-queue round trip)."""
-        found = await workflow.execute_local_activity(
+        return await workflow.execute_local_activity(
             "deliveries.triage",
             TriageLookup(request.delivery_ids),
-            result_type=Verdicts,
+            result_type=TriageReport,
             start_to_close_timeout=timedelta(seconds=30),
             # A broken database fails the answer quickly instead of retrying forever.
             retry_policy=RetryPolicy(maximum_attempts=3),
-        )
-        return TriageReport(
-            [DeliveryVerdict(**asdict(v)) for v in found.verdicts], list(found.unknown)
         )

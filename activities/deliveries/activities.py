@@ -26,14 +26,14 @@ from activities.deliveries.store import (
     verdict,
 )
 from activities.deliveries.types import (
-    Advice,
     AdviceLookup,
-    AdvisedReplay,
     DetectRequest,
     DetectResult,
-    Finding,
+    ReplayAdvice,
+    ReplayRecommendation,
     TriageLookup,
-    Verdicts,
+    TriageReport,
+    WatchFinding,
 )
 from activities.detectors.rates import (
     BurstSettings,
@@ -124,28 +124,28 @@ class DeliveryActivities:
         self._engine = engine
 
     @activity.defn(name="deliveries.triage")
-    def triage(self, lookup: TriageLookup) -> Verdicts:
+    def triage(self, lookup: TriageLookup) -> TriageReport:
         """Triage the latest attempt of each delivery; ids with no attempt are ``unknown``."""
         with Session(self._engine) as session:
             latest = latest_attempts(session, lookup.delivery_ids)
         ids = list(dict.fromkeys(lookup.delivery_ids))
-        return Verdicts(
+        return TriageReport(
             verdicts=[verdict(to_attempt(latest[i])) for i in ids if i in latest],
             unknown=[i for i in ids if i not in latest],
         )
 
     @activity.defn(name="deliveries.advise")
-    def advise(self, lookup: AdviceLookup) -> Advice:
+    def advise(self, lookup: AdviceLookup) -> ReplayAdvice:
         """The replay advisor over the tenant's attempts since ``lookup.since``."""
         since = _time(lookup.since, "since")
         with Session(self._engine) as session:
             rows = tenant_attempts(session, lookup.tenant, since)
         plan = replay_recommendations((to_attempt(r) for r in rows), lookup.tenant, since)
-        return Advice(
+        return ReplayAdvice(
             tenant=lookup.tenant,
             since=since.isoformat(),
             recommendations=[
-                AdvisedReplay(verdict(r.attempt, r.triage), r.first_attempt_at.isoformat())
+                ReplayRecommendation(verdict(r.attempt, r.triage), r.first_attempt_at.isoformat())
                 for r in plan.recommendations[: lookup.limit]
             ],
             total=len(plan.recommendations),
@@ -180,7 +180,9 @@ class DeliveryActivities:
             recent_start = now - timedelta(seconds=rules[f.kind].recent_window_seconds)
             tenants = _tenants(attempts, f.kind, f.key, recent_start, request.max_tenants)
             findings.append(
-                Finding(f.kind, f.key, float(f.score.score), tenants, _plain(f.score.explanation))
+                WatchFinding(
+                    f.kind, f.key, float(f.score.score), tenants, _plain(f.score.explanation)
+                )
             )
         return DetectResult(
             findings=findings,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from activities.deliveries.types import Verdict
+from activities.deliveries.types import DeliveryVerdict
 from activities.triage import DeliveryAttempt, TriageResult, triage
 from api.detection_models import DeliveryAttemptRow
 
@@ -27,10 +27,10 @@ def to_attempt(row: DeliveryAttemptRow) -> DeliveryAttempt:
     )
 
 
-def verdict(attempt: DeliveryAttempt, result: TriageResult | None = None) -> Verdict:
+def verdict(attempt: DeliveryAttempt, result: TriageResult | None = None) -> DeliveryVerdict:
     """An attempt and its triage as one flat, serialisable verdict."""
     result = result or triage(attempt)
-    return Verdict(
+    return DeliveryVerdict(
         delivery_id=attempt.id,
         attempt=attempt.attempt,
         tenant=attempt.tenant,

@@ -1,7 +1,7 @@
 """Inputs and results of the delivery activities (stdlib dataclasses only).
 
-Workflows import this module inside ``workflow.unsafe.imports_passed_through()`` and turn the
-results into the public types of ``workflows.delivery_types``, which the API reads.
+The results are also the delivery workflows' results: ``workflows.delivery_types``
+re-exports them for the API, which may not import ``activities``.
 """
 
 from dataclasses import dataclass, field
@@ -16,8 +16,25 @@ class TriageLookup:
 
 
 @dataclass
-class Verdict:
-    """One delivery's latest attempt and its triage (fields as ``DeliveryVerdict``)."""
+class DeliveryVerdict:
+    """Triage of one delivery's latest attempt.
+
+    Attributes:
+        delivery_id: The delivery.
+        attempt: Number of the attempt judged (the latest).
+        tenant: Who the webhook belongs to.
+        endpoint: The receiver's URL.
+        status_code: HTTP status of that attempt, if a response arrived.
+        timestamp: When that attempt was made, ISO 8601.
+        category: ``transient_endpoint_down``, ``permanent_4xx``, ``rate_limited`` or
+            ``unknown``.
+        confidence: 0-100.
+        reason: The rule that decided, with the signals it saw.
+        recommended_action: What to do with the delivery.
+        safe_to_replay: Transient with confidence above 80.
+        retry_after_seconds: The wait the receiver asked for, when it said.
+        signals: Every signal found, for audit.
+    """
 
     delivery_id: str
     attempt: int
@@ -35,10 +52,10 @@ class Verdict:
 
 
 @dataclass
-class Verdicts:
-    """Verdicts in the order asked, and the ids with no stored attempt."""
+class TriageReport:
+    """Verdicts in the order asked, and the ids no attempt is stored for."""
 
-    verdicts: list[Verdict]
+    verdicts: list[DeliveryVerdict]
     unknown: list[str] = field(default_factory=list)
 
 
@@ -52,20 +69,30 @@ class AdviceLookup:
 
 
 @dataclass
-class AdvisedReplay:
-    """One recommended delivery."""
+class ReplayRecommendation:
+    """One delivery safe to replay: its latest attempt's verdict and its first attempt's time."""
 
-    verdict: Verdict
+    verdict: DeliveryVerdict
     first_attempt_at: str
 
 
 @dataclass
-class Advice:
-    """The advisor's answer (fields as ``ReplayAdvice``)."""
+class ReplayAdvice:
+    """What the advisor recommends for a tenant.
+
+    Attributes:
+        tenant: The tenant.
+        since: The start of the window considered.
+        recommendations: Deliveries to replay, oldest first, at most the request's limit.
+        total: How many deliveries are recommended in all.
+        counts: Failed deliveries per category, by each delivery's latest attempt.
+        confidence_level: ``high``, ``medium``, ``low`` or ``none``.
+        confidence_reason: Why that level.
+    """
 
     tenant: str
     since: str
-    recommendations: list[AdvisedReplay]
+    recommendations: list[ReplayRecommendation]
     total: int
     counts: dict[str, int]
     confidence_level: str
@@ -92,8 +119,16 @@ class DetectRequest:
 
 
 @dataclass
-class Finding:
-    """A rule that fired (fields as ``WatchFinding``)."""
+class WatchFinding:
+    """A burst or spike one ``delivery_watch`` run found.
+
+    Attributes:
+        kind: ``burst``, ``endpoint_spike`` or ``tenant_spike``.
+        key: ``*`` for a burst, else the endpoint or the tenant.
+        score: Anomaly score in [0, 1].
+        tenants: Tenants with failures in the recent window that the finding covers.
+        explanation: The rule's explanation (baseline, threshold, counts, ratio).
+    """
 
     kind: str
     key: str
@@ -106,6 +141,6 @@ class Finding:
 class DetectResult:
     """The findings, strongest first, and the rules that lack history to judge."""
 
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[WatchFinding] = field(default_factory=list)
     not_enough_data: list[str] = field(default_factory=list)
     failures: int = 0

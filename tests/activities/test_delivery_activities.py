@@ -1,33 +1,14 @@
-"""Delivery activities called directly, and their types against the workflows' public ones."""
+"""Delivery activities called directly."""
 
 from __future__ import annotations
-
-from dataclasses import fields
 
 import pytest
 from sqlalchemy import Engine
 from temporalio.exceptions import ApplicationError
 
-from activities.deliveries import types as activity_types
 from activities.deliveries.activities import DeliveryActivities
 from activities.deliveries.types import DetectRequest, TriageLookup
 from tests.support.deliveries import TRANSIENT_503, ago, attempt, store
-from workflows import delivery_types as public
-
-
-@pytest.mark.parametrize(
-    ("inner", "outer"),
-    [
-        (activity_types.Verdict, public.DeliveryVerdict),
-        (activity_types.Finding, public.WatchFinding),
-        (activity_types.Advice, public.ReplayAdvice),
-        (activity_types.AdvisedReplay, public.ReplayRecommendation),
-        (activity_types.Verdicts, public.TriageReport),
-    ],
-)
-def test_activity_results_convert_field_for_field(inner: type, outer: type) -> None:
-    # The workflows copy activity results into the public types by field name.
-    assert [f.name for f in fields(inner)] == [f.name for f in fields(outer)]
 
 
 def test_detect_refuses_unknown_rules_and_settings(engine: Engine) -> None:
