@@ -220,7 +220,9 @@ def run(
 
 
 def _verdict_line(result: dict[str, Any]) -> str:
-    if result.get("state") is None:  # another kind's workflow: show what it returned
+    if "breach" in result:
+        return _forecast_line(result)
+    if "score" not in result:  # another kind's workflow: show what it returned
         return json.dumps(result, sort_keys=True)
     line = f"{result['state']}: score {result['score']:.2f}"
     if result.get("state") != "ok":
@@ -230,6 +232,20 @@ def _verdict_line(result: dict[str, Any]) -> str:
     if result.get("incident_id"):
         verb = "opened" if result["opened"] else "attached to"
         line += f"; {verb} incident {result['incident_id']}"
+    return line
+
+
+def _forecast_line(result: dict[str, Any]) -> str:
+    line = f"{result['state']}: {result['model']} forecast"
+    if not result["breach"]:
+        return f"{line}, no breach ({result.get('reason') or 'none predicted'})"
+    line += f", breach predicted at {result['breach_at']}"
+    if result.get("simulated_incident"):
+        line += f"; planned in incident {result['simulated_incident']}"
+    if result.get("applied_incident"):
+        line += f"; applying in incident {result['applied_incident']}"
+    elif result.get("reason"):
+        line += f" ({result['reason']})"
     return line
 
 

@@ -94,3 +94,27 @@ async def test_bad_input_and_refusals_print_one_line_with_the_exit_code(
         "monitor", "create", monitor_names(), *common, "--series", "x", key=api_keys["operator"]
     )
     assert refused.exit_code == 1 and "error: 403: monitors:manage" in refused.stderr
+
+
+async def test_a_forecast_monitor_runs_from_the_cli(
+    steward: Steward, api_keys: dict[str, str], worker: Worker, monitor_names: MonitorNames
+) -> None:
+    name = monitor_names("fc")
+    key = api_keys["engineer"]
+    created = await steward(
+        "monitor", "create", name, "--kind", "forecast",
+        "--service", "demo", "--signal", "p95-forecast", "--playbook", "high_latency",
+        "--series", "nothing-here", "--detector", '{"threshold": 500}',
+        key=key,
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+    ran = await steward("monitor", "run", name, key=key)
+    assert ran.exit_code == 0, ran.output
+    assert ran.stdout.startswith("not_enough_data: none forecast, no breach (the source returned")
+    bad = await steward(
+        "monitor", "create", monitor_names("fc-bad"), "--kind", "forecast",
+        "--service", "demo", "--signal", "x", "--playbook", "high_latency",
+        "--series", "s", "--detector", '{"direction": "up"}',
+        key=key,
+    )  # fmt: skip
+    assert bad.exit_code == 2 and "detector.threshold: a finite number is required" in bad.stderr
