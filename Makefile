@@ -51,8 +51,11 @@ unit: $(VENV)/.installed-dev | $(E2E_TOOLS)
 
 test: lint typecheck unit
 
-bench: $(VENV)/.installed-dev
-	$(BIN)/python -m bench.throughput
+# Every benchmark, one JSON document each (see README.md, Benchmarks).
+BENCHMARKS := throughput policy_latency detectors triage metric_to_incident
+
+bench: $(VENV)/.installed-dev | $(E2E_TOOLS)
+	@for name in $(BENCHMARKS); do $(BIN)/python -m bench.$$name || exit 1; done
 
 clean:
 	rm -rf $(VENV) .steward .pytest_cache .mypy_cache .ruff_cache
