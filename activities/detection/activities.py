@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 
 import httpx
 from sqlalchemy import Engine
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities.detection.config import DetectorConfigError, configured_detector
 from activities.detection.scoring import judge_window
 from activities.detection.types import ScoreWindowRequest, WindowVerdict
-from activities.sources.base import SourceConfigError, SourceContext, SourceError
-from activities.sources.registry import fetch_window
+from activities.sources.base import SourceContext
+from activities.sources.runs import bad_monitor, fetch_for_run
 from api.core.settings import Settings
-
-logger = logging.getLogger("steward.monitors")
 
 
 class MonitorScoring:
@@ -42,16 +37,11 @@ class MonitorScoring:
         """
         try:
             configured_detector(request.detector)  # refuse bad settings before fetching
-            window, series = await fetch_window(
-                self._context, request.source, request.window_seconds, time.time()
-            )
-        except (SourceConfigError, DetectorConfigError) as exc:
-            raise ApplicationError(str(exc), type="BadMonitor", non_retryable=True) from exc
-        except SourceError as exc:
-            logger.warning("monitor %s: %s", request.monitor, exc.message)
-            raise ApplicationError(
-                exc.message, type=exc.kind, non_retryable=not exc.retryable
-            ) from exc
+        except DetectorConfigError as exc:
+            raise bad_monitor(exc) from exc
+        window, series = await fetch_for_run(
+            self._context, request.monitor, request.source, request.window_seconds
+        )
         # Scoring is CPU work (IsolationForest fits, Prophet): off the worker's event loop.
         verdict = await asyncio.to_thread(
             judge_window, series, request.detector, window, request.interval_seconds

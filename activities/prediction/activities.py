@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities.detectors.prediction import Prediction, PredictionSettings, predict_breach
 from activities.prediction.types import PredictRequest, PredictResult
-from activities.sources.base import SeriesPoints, SourceConfigError, SourceContext, SourceError
-from activities.sources.registry import fetch_window
+from activities.sources.base import SeriesPoints, SourceContext
+from activities.sources.runs import bad_monitor, fetch_for_run
 from api.core.settings import Settings
 
 _SETTINGS = ("threshold", "direction", "horizon_seconds", "min_points")
@@ -93,15 +91,11 @@ class BreachPrediction:
         """
         try:
             settings = prediction_settings(request.forecast)
-            _, series = await fetch_window(
-                self._context, request.source, request.window_seconds, time.time()
-            )
-        except (SourceConfigError, ValueError) as exc:
-            raise ApplicationError(str(exc), type="BadMonitor", non_retryable=True) from exc
-        except SourceError as exc:
-            raise ApplicationError(
-                exc.message, type=exc.kind, non_retryable=not exc.retryable
-            ) from exc
+        except ForecastConfigError as exc:
+            raise bad_monitor(exc) from exc
+        _, series = await fetch_for_run(
+            self._context, request.monitor, request.source, request.window_seconds
+        )
         if not series:
             reason = "the source returned no series"
             return PredictResult("not_enough_data", False, "none", explanation={"reason": reason})

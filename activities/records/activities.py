@@ -103,6 +103,8 @@ class RecordActivities:
         ).first()
         if row is None:
             row = Step(incident_id=rec.incident_id, step=rec.step, kind=rec.kind, name=rec.name)
+        # The fact is written with the step's first applied record, in the same transaction.
+        newly_applied = rec.status == "applied" and row.status != "applied"
         row.status, row.params, row.tier = rec.status, rec.params, rec.tier
         for name in ("decision", "before", "result", "error"):
             value = getattr(rec, name)
@@ -110,7 +112,7 @@ class RecordActivities:
                 setattr(row, name, value)
         row.updated_at = utcnow()
         session.add(row)
-        if rec.kind == "act" and rec.status == "applied":
+        if rec.kind == "act" and newly_applied:
             note_applied(
                 session,
                 rec.incident_id,

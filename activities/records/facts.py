@@ -28,10 +28,9 @@ def note_applied(
 ) -> None:
     """Count an applied action; the target and service are the ones the gate saw.
 
-    Idempotent: a retried record finds the row it wrote and leaves it.
+    Called once per step: with the record that first moves the step to ``applied`` (a retried
+    record finds the step applied already and does not call it).
     """
-    if session.get(AppliedActionFact, (incident_id, step)) is not None:
-        return
     gate = gate_input or {}
     service = (gate.get("incident") or {}).get("service")
     if not service:
