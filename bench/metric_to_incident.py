@@ -40,6 +40,7 @@ from api.core.settings import get_settings
 from api.models import Incident
 from api.monitor_schemas import MonitorCreate
 from bench.throughput import connect, percentile, start_server
+from workers.stack.prometheus import scrape_config
 from workers.worker import build_worker
 
 SCRAPE_SECONDS = 1
@@ -88,12 +89,8 @@ def start_prometheus(home: Path, targets: list[str]) -> tuple[str, subprocess.Po
     binary = shutil.which("prometheus")
     if binary is None:
         raise SystemExit("prometheus is not installed (Debian package 'prometheus')")
-    listed = ", ".join(f'"{t.removeprefix("http://")}"' for t in targets)
     config = home / "prometheus.yml"
-    config.write_text(
-        f"global:\n  scrape_interval: {SCRAPE_SECONDS}s\n  scrape_timeout: {SCRAPE_SECONDS}s\n"
-        f"scrape_configs:\n  - job_name: demo\n    static_configs:\n      - targets: [{listed}]\n"
-    )
+    config.write_text(scrape_config([t.removeprefix("http://") for t in targets], SCRAPE_SECONDS))
     port = free_port()
     process = subprocess.Popen(
         [binary, f"--config.file={config}", f"--storage.tsdb.path={home / 'tsdb'}"]

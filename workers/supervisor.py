@@ -1,5 +1,8 @@
 """``steward up``: run Temporal, the demo target, the worker and the API as one local stack.
 
+It also runs Prometheus, scraping the demo target, when a ``prometheus`` binary is found and
+``STEWARD_PROMETHEUS_URL`` names this machine (see :mod:`workers.stack.prometheus`).
+
 Usage: ``python -m workers.supervisor``. Everything comes from the settings (``STEWARD_*``):
 ports, hosts and ``STEWARD_HOME`` (logs under ``<home>/logs``, Temporal state in
 ``<home>/temporal.db``, reused across restarts so in-flight workflows resume).
@@ -29,6 +32,12 @@ from workers.stack.preflight import (
     find_temporal_binary,
     stack_ports,
 )
+from workers.stack.prometheus import (
+    PrometheusBinaryMissing,
+    PrometheusPlan,
+    plan_prometheus,
+    prometheus_spec,
+)
 from workers.stack.runner import StopRequest, run_stack
 from workers.stack.specs import api_base_url, build_child_specs, demo_base_url, temporal_ui_url
 
@@ -44,7 +53,7 @@ def child_environment(home: Path) -> dict[str, str]:
     return {**os.environ, "STEWARD_HOME": str(home), "PYTHONUNBUFFERED": "1"}
 
 
-def print_urls(settings: Settings, log_dir: Path) -> None:
+def print_urls(settings: Settings, log_dir: Path, prometheus: PrometheusPlan) -> None:
     """Tell the user where everything is."""
     lines = [
         "",
@@ -52,21 +61,27 @@ def print_urls(settings: Settings, log_dir: Path) -> None:
         f"  API docs     {api_base_url(settings)}/docs",
         f"  Temporal UI  {temporal_ui_url(settings)}",
         f"  demo target  {demo_base_url(settings)}",
+        f"  Prometheus   {prometheus.note}",
         f"  logs         {log_dir}",
         "Ctrl-C stops everything",
     ]
     print("\n".join(lines), flush=True)
 
 
-def preflight(settings: Settings) -> Path:
-    """Check the stack can start; return the ``temporal`` binary.
+def preflight(settings: Settings) -> tuple[Path, PrometheusPlan]:
+    """Check the stack can start; return the ``temporal`` binary and the Prometheus plan.
 
     Raises:
         PreflightError: With one line saying what to do.
     """
     temporal_bin = find_temporal_binary(configured_temporal_bin(settings))
-    check_ports_free(stack_ports(settings))
-    return temporal_bin
+    try:
+        prometheus = plan_prometheus(settings)
+    except PrometheusBinaryMissing as error:
+        raise PreflightError(str(error)) from error
+    runs = prometheus.binary is not None
+    check_ports_free(stack_ports(settings, prometheus.port if runs else None))
+    return temporal_bin, prometheus
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.parse_args(argv)
     try:
         settings = get_settings()
-        temporal_bin = preflight(settings)
+        temporal_bin, prometheus = preflight(settings)
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
@@ -94,12 +109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     log_dir.mkdir(parents=True, exist_ok=True)
     stop = StopRequest()
     stop.install()
+    extra = [prometheus_spec(settings, prometheus, home)] if prometheus.binary else []
     return run_stack(
-        build_child_specs(settings, temporal_bin, home),
+        build_child_specs(settings, temporal_bin, home, extra),
         log_dir,
         child_environment(home),
         stop,
-        on_ready=lambda: print_urls(settings, log_dir),
+        on_ready=lambda: print_urls(settings, log_dir, prometheus),
     )
 
 

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
         prometheus_url: Base URL of the Prometheus HTTP API that ``prometheus`` monitor sources
             query.
         prometheus_timeout_seconds: Timeout of one Prometheus query (also sent to Prometheus).
+        prometheus_bin: Explicit ``prometheus`` binary for ``steward up``; when unset it is
+            looked up on PATH. ``steward up`` runs it (scraping the demo target) when it is
+            found and ``prometheus_url`` names this machine.
+        prometheus_scrape_seconds: How often the Prometheus ``steward up`` runs scrapes.
         ingest_max_batch: Most events or delivery attempts one ingest request may carry.
         alertmanager_playbooks: Alert name -> playbook, for alerts without a ``playbook`` label.
         query_timeout_seconds: How long a REST read answered by a workflow run (delivery
@@ -101,6 +105,8 @@ class Settings(BaseSettings):
     slack_poll_seconds: float = Field(default=1.0, gt=0)
     prometheus_url: str = "http://127.0.0.1:9090"
     prometheus_timeout_seconds: float = Field(default=10.0, gt=0)
+    prometheus_bin: Path | None = None
+    prometheus_scrape_seconds: int = Field(default=5, ge=1, le=300)
     ingest_max_batch: int = Field(default=1000, ge=1, le=10_000)
     alertmanager_playbooks: dict[str, str] = Field(default_factory=dict)
     query_timeout_seconds: float = Field(default=30.0, gt=0)

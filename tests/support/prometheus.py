@@ -19,6 +19,7 @@ import httpx
 from tests.support.db import missing_component
 from tests.support.processes import serve_binary
 from tests.support.servers import free_port
+from workers.stack.prometheus import scrape_config
 
 SCRAPE_INTERVAL_SECONDS = 1
 
@@ -35,21 +36,6 @@ def prometheus_binary() -> str:
         )
         raise AssertionError("unreachable")  # missing_component skips or fails
     return found
-
-
-def scrape_config(targets: Sequence[str], interval: int = SCRAPE_INTERVAL_SECONDS) -> str:
-    """A Prometheus config scraping ``targets`` (host:port) as job ``demo``."""
-    listed = ", ".join(f'"{target}"' for target in targets)
-    return (
-        "global:\n"
-        f"  scrape_interval: {interval}s\n"
-        f"  scrape_timeout: {interval}s\n"
-        f"  evaluation_interval: {interval}s\n"
-        "scrape_configs:\n"
-        "  - job_name: demo\n"
-        "    static_configs:\n"
-        f"      - targets: [{listed}]\n"
-    )
 
 
 @contextmanager

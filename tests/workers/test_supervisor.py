@@ -23,6 +23,7 @@ from api.core.settings import Settings
 from tests.support.servers import free_port, port_accepts_connections, serve_app
 from workers.demo_target.app import create_app as create_demo_app
 from workers.stack.preflight import find_temporal_binary, port_is_free
+from workers.stack.prometheus import plan_prometheus, prometheus_spec
 from workers.stack.runner import StopRequest, run_stack
 from workers.stack.specs import ChildSpec, HttpOk, PortOpen, build_child_specs
 
@@ -39,6 +40,8 @@ def stack_env(home: Path) -> dict[str, str]:
         "STEWARD_TEMPORAL_UI_PORT": str(free_port()),
         "STEWARD_API_PORT": str(free_port()),
         "STEWARD_DEMO_PORT": str(free_port()),
+        "STEWARD_PROMETHEUS_URL": f"http://127.0.0.1:{free_port()}",
+        "STEWARD_PROMETHEUS_SCRAPE_SECONDS": "1",
         "STEWARD_DATABASE_URL": f"sqlite:///{home / 'steward.db'}",
     }
 
@@ -74,6 +77,7 @@ def listener() -> Iterator[socket.socket]:
         ("STEWARD_TEMPORAL_UI_PORT", "Temporal UI"),
         ("STEWARD_API_PORT", "API"),
         ("STEWARD_DEMO_PORT", "demo target"),
+        ("STEWARD_PROMETHEUS_URL", "Prometheus"),
     ],
 )
 def test_a_taken_port_fails_preflight_with_one_line(
@@ -81,7 +85,10 @@ def test_a_taken_port_fails_preflight_with_one_line(
 ) -> None:
     taken = listener.getsockname()[1]
     env = stack_env(tmp_path)
-    env[env_var] = f"127.0.0.1:{taken}" if env_var == "STEWARD_TEMPORAL_ADDRESS" else str(taken)
+    env[env_var] = {
+        "STEWARD_TEMPORAL_ADDRESS": f"127.0.0.1:{taken}",
+        "STEWARD_PROMETHEUS_URL": f"http://127.0.0.1:{taken}",
+    }.get(env_var, str(taken))
     result = run_supervisor(env)
     assert result.returncode == 2
     assert result.stderr == (
@@ -110,6 +117,40 @@ def test_a_missing_temporal_binary_fails_preflight_with_one_line(tmp_path: Path)
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("steward up: the 'temporal' binary was not found")
     assert "run 'make up'" in lines[0]
+
+
+def test_a_missing_configured_prometheus_binary_fails_preflight(tmp_path: Path) -> None:
+    env = stack_env(tmp_path)
+    env["STEWARD_PROMETHEUS_BIN"] = str(tmp_path / "no-such-prometheus")
+    result = run_supervisor(env)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"steward up: the 'prometheus' binary was not found at {tmp_path / 'no-such-prometheus'}"
+        " (STEWARD_PROMETHEUS_BIN); fix the path or unset it\n"
+    )
+
+
+def test_prometheus_runs_only_when_found_and_local(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No binary or someone else's URL: the stack runs without it and says why."""
+    binary = tmp_path / "prometheus"
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    local = Settings(prometheus_url="http://127.0.0.1:9999", prometheus_bin=binary)
+    plan = plan_prometheus(local)
+    assert (plan.binary, plan.port) == (binary, 9999)
+    spec = prometheus_spec(local, plan, tmp_path / "home")
+    assert "--web.listen-address=127.0.0.1:9999" in spec.argv
+    config = (tmp_path / "home" / "prometheus" / "prometheus.yml").read_text()
+    assert f'targets: ["127.0.0.1:{local.demo_port}"]' in config
+
+    remote = plan_prometheus(Settings(prometheus_url="http://metrics.example:9090"))
+    assert remote.binary is None and "yours" in remote.note
+
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    missing = plan_prometheus(Settings(prometheus_url="http://localhost:9090"))
+    assert missing.binary is None and missing.note.startswith("not started")
 
 
 def sleeper(
@@ -245,6 +286,17 @@ def read_lines(stream: IO[str], lines: queue.Queue[str | None]) -> None:
     lines.put(None)
 
 
+def demo_is_scraped(prometheus: str) -> bool:
+    """Whether Prometheus has scraped the demo target's p95 latency successfully."""
+    try:
+        answer = httpx.get(
+            f"{prometheus}/api/v1/query", params={"query": 'demo_p95_latency_seconds{job="demo"}'}
+        ).json()
+    except httpx.HTTPError:
+        return False
+    return bool(answer["data"]["result"])
+
+
 @pytest.mark.slow
 def test_steward_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     """The whole stack as a user runs it: ``steward up``, then ``steward demo``, then Ctrl-C."""
@@ -275,6 +327,9 @@ def test_steward_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> Non
         assert httpx.get(f"http://127.0.0.1:{env['STEWARD_API_PORT']}/healthz").status_code == 200
         assert f"http://127.0.0.1:{env['STEWARD_API_PORT']}/docs" in output
         assert (tmp_path / "home" / "admin.key").read_text().startswith("stw_")
+        prometheus = env["STEWARD_PROMETHEUS_URL"]
+        assert f"Prometheus   {prometheus} (scrapes the demo target every 1 s)" in output
+        assert wait_for(lambda: demo_is_scraped(prometheus))
 
         demo = subprocess.run(
             [steward, "demo"],
@@ -295,9 +350,10 @@ def test_steward_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> Non
     while (line := lines.get(timeout=5)) is not None:
         output += line
     assert output.rstrip().endswith("stopped")
-    assert set(started_pids(output)) == {"temporal", "demo", "worker", "api"}
+    assert set(started_pids(output)) == {"temporal", "demo", "prometheus", "worker", "api"}
     assert still_running(output) == []
     ports = [grpc_port, *(int(env[name]) for name in ("STEWARD_API_PORT", "STEWARD_DEMO_PORT"))]
+    ports.append(int(prometheus.rsplit(":", 1)[1]))
     assert all(port_is_free(port) for port in ports)
 
 

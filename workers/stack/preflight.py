@@ -63,8 +63,12 @@ def find_temporal_binary(configured: str | None = None) -> Path:
     raise PreflightError(f"the 'temporal' binary was not found; {INSTALL_HINT}")
 
 
-def stack_ports(settings: Settings) -> list[StackPort]:
+def stack_ports(settings: Settings, prometheus_port: int | None = None) -> list[StackPort]:
     """Return every port the stack binds, with its label and setting.
+
+    Args:
+        settings: Ports and hosts to use.
+        prometheus_port: The port of the Prometheus the stack runs, if it runs one.
 
     Raises:
         PreflightError: ``STEWARD_TEMPORAL_ADDRESS`` has no port.
@@ -78,6 +82,11 @@ def stack_ports(settings: Settings) -> list[StackPort]:
         StackPort(settings.temporal_ui_port, "Temporal UI", "STEWARD_TEMPORAL_UI_PORT"),
         StackPort(settings.api_port, "API", "STEWARD_API_PORT"),
         StackPort(settings.demo_port, "demo target", "STEWARD_DEMO_PORT"),
+        *(
+            [StackPort(prometheus_port, "Prometheus", "STEWARD_PROMETHEUS_URL")]
+            if prometheus_port is not None
+            else []
+        ),
     ]
 
 

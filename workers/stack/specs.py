@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,14 +138,20 @@ def temporal_server_argv(
     )
 
 
-def build_child_specs(settings: Settings, temporal_bin: Path, home: Path) -> list[ChildSpec]:
-    """Return the stack's processes in start order: Temporal, demo target, worker, API.
+def build_child_specs(
+    settings: Settings,
+    temporal_bin: Path,
+    home: Path,
+    extra: Sequence[ChildSpec] = (),
+) -> list[ChildSpec]:
+    """Return the stack's processes in start order: Temporal, demo target, extras, worker, API.
 
     Args:
         settings: Ports and hosts to use.
         temporal_bin: The ``temporal`` CLI that runs the dev server.
         home: Absolute state folder; the Temporal database lives at ``home/temporal.db`` so a
             restarted stack resumes in-flight workflows.
+        extra: Optional services started after the demo target (Prometheus scrapes it).
     """
     grpc_port = temporal_grpc_port(settings)
     python = sys.executable
@@ -177,4 +183,4 @@ def build_child_specs(settings: Settings, temporal_bin: Path, home: Path) -> lis
         ),
         ready=HttpOk(f"{api_base_url(settings)}/healthz"),
     )
-    return [temporal, demo, worker, api]
+    return [temporal, demo, *extra, worker, api]
