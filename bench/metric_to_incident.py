@@ -39,7 +39,8 @@ from api.core.monitors import create_monitor, delete_monitor
 from api.core.settings import get_settings
 from api.models import Incident
 from api.monitor_schemas import MonitorCreate
-from bench.throughput import connect, percentile, start_server
+from bench.stats import percentile
+from bench.throughput import connect, start_server
 from workers.stack.prometheus import scrape_config
 from workers.worker import build_worker
 

@@ -26,6 +26,7 @@ from activities.policy.engine import EmbeddedPolicyEngine
 from activities.policy.remote import RemotePolicyEngine
 from activities.policy.types import GateInput, IncidentRef
 from api.core.settings import get_settings
+from bench.stats import percentile
 
 TARGET_P99_MS = 2.0
 WARMUP = 200
@@ -88,12 +89,6 @@ def varied_inputs(n: int, seed: int = 7) -> list[GateInput]:
             )
         )
     return inputs
-
-
-def percentile(sorted_ms: list[float], q: float) -> float:
-    """Return the nearest-rank percentile ``q`` (0-100) of an ascending list."""
-    rank = max(1, min(len(sorted_ms), round(q / 100 * len(sorted_ms) + 0.5)))
-    return sorted_ms[rank - 1]
 
 
 def summary(engine: str, samples: list[float], **extra: Any) -> dict[str, Any]:

@@ -38,16 +38,10 @@ from api.core.db import get_engine
 from api.core.settings import get_settings
 from bench.bare import Bare, noop
 from bench.playbooks import ThreeActions
+from bench.stats import percentile
 from workers.stack.specs import temporal_server_argv
 from workers.worker import build_worker
 from workflows.types import IncidentInput
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile of ``values`` (q in 0..100)."""
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
 
 
 def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
