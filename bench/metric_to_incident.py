@@ -41,7 +41,7 @@ from api.models import Incident
 from api.monitor_schemas import MonitorCreate
 from bench.stats import percentile
 from bench.throughput import connect, start_server
-from workers.stack.prometheus import scrape_config
+from workers.stack.prometheus import prometheus_command
 from workers.worker import build_worker
 
 SCRAPE_SECONDS = 1
@@ -90,12 +90,10 @@ def start_prometheus(home: Path, targets: list[str]) -> tuple[str, subprocess.Po
     binary = shutil.which("prometheus")
     if binary is None:
         raise SystemExit("prometheus is not installed (Debian package 'prometheus')")
-    config = home / "prometheus.yml"
-    config.write_text(scrape_config([t.removeprefix("http://") for t in targets], SCRAPE_SECONDS))
     port = free_port()
+    scraped = [t.removeprefix("http://") for t in targets]
     process = subprocess.Popen(
-        [binary, f"--config.file={config}", f"--storage.tsdb.path={home / 'tsdb'}"]
-        + [f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+        prometheus_command(binary, home / "prometheus", scraped, SCRAPE_SECONDS, port),
         stdout=(home / "prometheus.log").open("wb"),
         stderr=subprocess.STDOUT,
     )

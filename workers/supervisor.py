@@ -32,12 +32,7 @@ from workers.stack.preflight import (
     find_temporal_binary,
     stack_ports,
 )
-from workers.stack.prometheus import (
-    PrometheusBinaryMissing,
-    PrometheusPlan,
-    plan_prometheus,
-    prometheus_spec,
-)
+from workers.stack.prometheus import PrometheusPlan, plan_prometheus, prometheus_spec
 from workers.stack.runner import StopRequest, run_stack
 from workers.stack.specs import api_base_url, build_child_specs, demo_base_url, temporal_ui_url
 
@@ -75,10 +70,7 @@ def preflight(settings: Settings) -> tuple[Path, PrometheusPlan]:
         PreflightError: With one line saying what to do.
     """
     temporal_bin = find_temporal_binary(configured_temporal_bin(settings))
-    try:
-        prometheus = plan_prometheus(settings)
-    except PrometheusBinaryMissing as error:
-        raise PreflightError(str(error)) from error
+    prometheus = plan_prometheus(settings)
     runs = prometheus.binary is not None
     check_ports_free(stack_ports(settings, prometheus.port if runs else None))
     return temporal_bin, prometheus

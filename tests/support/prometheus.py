@@ -19,7 +19,7 @@ import httpx
 from tests.support.db import missing_component
 from tests.support.processes import serve_binary
 from tests.support.servers import free_port
-from workers.stack.prometheus import scrape_config
+from workers.stack.prometheus import prometheus_command
 
 SCRAPE_INTERVAL_SECONDS = 1
 
@@ -51,21 +51,11 @@ def run_prometheus(
     Raises:
         RuntimeError: When it exits or is not ready within ``startup_timeout``.
     """
-    binary = prometheus_binary()
-    folder.mkdir(parents=True, exist_ok=True)
-    config = folder / "prometheus.yml"
-    config.write_text(scrape_config(targets, interval))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with serve_binary(
         "prometheus",
-        [
-            binary,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={folder / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--log.level=warn",
-        ],
+        list(prometheus_command(prometheus_binary(), folder, targets, interval, port)),
         folder / "prometheus.log",
         url,
         startup_timeout,

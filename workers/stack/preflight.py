@@ -34,6 +34,11 @@ def configured_temporal_bin(settings: Settings) -> str | None:
     return str(settings.temporal_bin) if settings.temporal_bin else None
 
 
+def is_executable(path: Path) -> bool:
+    """Return whether ``path`` is a file this user may execute."""
+    return path.is_file() and os.access(path, os.X_OK)
+
+
 def find_temporal_binary(configured: str | None = None) -> Path:
     """Locate the ``temporal`` CLI.
 
@@ -47,7 +52,7 @@ def find_temporal_binary(configured: str | None = None) -> Path:
     """
     if configured:
         path = Path(configured)
-        if path.is_file() and os.access(path, os.X_OK):
+        if is_executable(path):
             return path
         raise PreflightError(
             f"the 'temporal' binary was not found at {configured} ({TEMPORAL_BIN_ENV}); "
@@ -58,7 +63,7 @@ def find_temporal_binary(configured: str | None = None) -> Path:
         return Path(on_path)
     # Not resolved: a venv's python is a symlink to the base interpreter, outside the venv.
     beside_python = Path(sys.executable).parent / "temporal"
-    if beside_python.is_file() and os.access(beside_python, os.X_OK):
+    if is_executable(beside_python):
         return beside_python
     raise PreflightError(f"the 'temporal' binary was not found; {INSTALL_HINT}")
 
@@ -77,17 +82,15 @@ def stack_ports(settings: Settings, prometheus_port: int | None = None) -> list[
         grpc_port = temporal_grpc_port(settings)
     except ValueError as error:
         raise PreflightError(str(error)) from error
-    return [
+    ports = [
         StackPort(grpc_port, "Temporal gRPC", "STEWARD_TEMPORAL_ADDRESS"),
         StackPort(settings.temporal_ui_port, "Temporal UI", "STEWARD_TEMPORAL_UI_PORT"),
         StackPort(settings.api_port, "API", "STEWARD_API_PORT"),
         StackPort(settings.demo_port, "demo target", "STEWARD_DEMO_PORT"),
-        *(
-            [StackPort(prometheus_port, "Prometheus", "STEWARD_PROMETHEUS_URL")]
-            if prometheus_port is not None
-            else []
-        ),
     ]
+    if prometheus_port is not None:
+        ports.append(StackPort(prometheus_port, "Prometheus", "STEWARD_PROMETHEUS_URL"))
+    return ports
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:

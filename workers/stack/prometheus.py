@@ -8,7 +8,6 @@ means monitors need that URL or pushed events, and ``steward up`` says so instea
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,20 +15,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from api.core.settings import Settings
-from workers.stack.specs import (
-    SERVICE_READY_TIMEOUT_SECONDS,
-    ChildSpec,
-    HttpOk,
-    demo_base_url,
-)
+from workers.stack.preflight import PreflightError, is_executable
+from workers.stack.specs import ChildSpec, HttpOk, demo_base_url
 
 PROMETHEUS_BIN_ENV = "STEWARD_PROMETHEUS_BIN"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 DEFAULT_PORT = 9090
-
-
-class PrometheusBinaryMissing(Exception):
-    """``STEWARD_PROMETHEUS_BIN`` names no executable file."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +38,7 @@ class PrometheusPlan:
     note: str
 
 
-def scrape_config(targets: Sequence[str], interval: int, job: str = "demo") -> str:
+def scrape_config(targets: Sequence[str], interval: int) -> str:
     """Return a Prometheus config scraping ``targets`` (``host:port``) every ``interval`` s."""
     listed = ", ".join(f'"{target}"' for target in targets)
     return (
@@ -56,7 +47,7 @@ def scrape_config(targets: Sequence[str], interval: int, job: str = "demo") -> s
         f"  scrape_timeout: {interval}s\n"
         f"  evaluation_interval: {interval}s\n"
         "scrape_configs:\n"
-        f"  - job_name: {job}\n"
+        "  - job_name: demo\n"
         "    static_configs:\n"
         f"      - targets: [{listed}]\n"
     )
@@ -66,7 +57,7 @@ def plan_prometheus(settings: Settings) -> PrometheusPlan:
     """Decide whether the stack runs Prometheus, and on which port.
 
     Raises:
-        PrometheusBinaryMissing: ``STEWARD_PROMETHEUS_BIN`` is set but not an executable.
+        PreflightError: ``STEWARD_PROMETHEUS_BIN`` is set but not an executable.
     """
     url = urlsplit(settings.prometheus_url)
     port = url.port or DEFAULT_PORT
@@ -88,14 +79,33 @@ def plan_prometheus(settings: Settings) -> PrometheusPlan:
 
 def _find_binary(configured: Path | None) -> Path | None:
     if configured is not None:
-        if configured.is_file() and os.access(configured, os.X_OK):
+        if is_executable(configured):
             return configured
-        raise PrometheusBinaryMissing(
+        raise PreflightError(
             f"the 'prometheus' binary was not found at {configured} ({PROMETHEUS_BIN_ENV}); "
             "fix the path or unset it"
         )
     found = shutil.which("prometheus")
     return Path(found) if found else None
+
+
+def prometheus_command(
+    binary: Path | str, folder: Path, targets: Sequence[str], interval: int, port: int
+) -> tuple[str, ...]:
+    """Write a config scraping ``targets`` into ``folder``; return the command that runs it.
+
+    Prometheus listens on ``127.0.0.1:port`` and keeps its data in ``folder/data``.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "prometheus.yml"
+    config.write_text(scrape_config(targets, interval))
+    return (
+        str(binary),
+        f"--config.file={config}",
+        f"--storage.tsdb.path={folder / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--log.level=warn",
+    )
 
 
 def prometheus_spec(settings: Settings, plan: PrometheusPlan, home: Path) -> ChildSpec:
@@ -104,20 +114,10 @@ def prometheus_spec(settings: Settings, plan: PrometheusPlan, home: Path) -> Chi
     Its data stays in ``home/prometheus/data``, so history survives a restart of the stack.
     """
     assert plan.binary is not None, "only a plan with a binary runs Prometheus"
-    folder = home / "prometheus"
-    folder.mkdir(parents=True, exist_ok=True)
-    config = folder / "prometheus.yml"
     demo = urlsplit(demo_base_url(settings)).netloc
-    config.write_text(scrape_config([demo], settings.prometheus_scrape_seconds))
+    argv = prometheus_command(
+        plan.binary, home / "prometheus", [demo], settings.prometheus_scrape_seconds, plan.port
+    )
     return ChildSpec(
-        name="prometheus",
-        argv=(
-            str(plan.binary),
-            f"--config.file={config}",
-            f"--storage.tsdb.path={folder / 'data'}",
-            f"--web.listen-address=127.0.0.1:{plan.port}",
-            "--log.level=warn",
-        ),
-        ready=HttpOk(f"http://127.0.0.1:{plan.port}/-/ready"),
-        ready_timeout=SERVICE_READY_TIMEOUT_SECONDS,
+        name="prometheus", argv=argv, ready=HttpOk(f"http://127.0.0.1:{plan.port}/-/ready")
     )
