@@ -1,8 +1,9 @@
 """Throughput and latency of Steward playbooks against bare Temporal workflows.
 
-``python -m bench.throughput [--incidents N] [--concurrency C]`` starts a file-backed dev
-server (SQLite with the WAL pragmas ``steward up`` uses), one worker, and measures in the
-same run:
+``python -m bench.throughput [--incidents N] [--concurrency C] [--workers W]`` starts a
+file-backed dev server (SQLite with the WAL pragmas ``steward up`` uses) and, for each side in
+turn, W worker processes on one task queue (``steward up``'s default count unless given: one
+per core, at most 4), and measures in the same run:
 
 * incidents/s of an auto-allowed 3-action playbook vs. bare workflows with 3 no-op
   activities (target ratio >= 0.5);
@@ -17,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import shutil
 import subprocess
@@ -25,22 +25,19 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 from temporalio.client import Client
-from temporalio.worker import Worker
 
-from activities.policy.engine import EmbeddedPolicyEngine
 from api.core.db import get_engine
-from api.core.settings import get_settings
-from bench.bare import Bare, noop
-from bench.playbooks import ThreeActions
+from api.core.settings import default_worker_processes, get_settings
 from bench.stats import percentile
+from bench.worker import READY
 from workers.stack.specs import temporal_server_argv
-from workers.worker import build_worker
 from workflows.types import IncidentInput
 
 
@@ -65,6 +62,32 @@ async def connect(port: int) -> Client:
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.3)
+
+
+@asynccontextmanager
+async def worker_processes(side: str, queue: str, count: int) -> AsyncIterator[None]:
+    """Run ``count`` :mod:`bench.worker` processes for ``side`` until the block ends."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bench.worker", side, queue],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for _ in range(count)
+    ]
+    try:
+        for process in processes:
+            assert process.stdout is not None
+            line = await asyncio.to_thread(process.stdout.readline)
+            if line.strip() != READY:
+                raise RuntimeError(f"a {side} worker exited before it was ready")
+        yield
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(30)
 
 
 def incident() -> IncidentInput:
@@ -107,8 +130,7 @@ async def first_apply_latency_ms(client: Client, ident: str) -> float:
     raise RuntimeError(f"{ident} applied nothing")
 
 
-async def main(incidents: int, concurrency: int) -> dict[str, Any]:
-    logging.getLogger("steward.notify").setLevel(logging.WARNING)
+async def main(incidents: int, concurrency: int, workers: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         port = 17233 + os.getpid() % 1000
@@ -116,39 +138,26 @@ async def main(incidents: int, concurrency: int) -> dict[str, Any]:
             STEWARD_HOME=str(home),
             STEWARD_SIGNING_KEY="bench-signing-key-0123456789",
             STEWARD_DATABASE_URL=f"sqlite:///{home / 'steward.db'}",
+            STEWARD_TEMPORAL_ADDRESS=f"127.0.0.1:{port}",
         )
         get_settings.cache_clear()
-        settings = get_settings()
+        get_engine()  # migrate once, before the workers share the database
         server = start_server(home, port)
         try:
             client = await connect(port)
             queue = f"bench-{uuid.uuid4().hex[:8]}"
-            async with httpx.AsyncClient() as http:
-                steward_worker = build_worker(
-                    client,
-                    settings,
-                    get_engine(),
-                    http,
-                    EmbeddedPolicyEngine(),
-                    task_queue=queue,
-                    extra_workflows=[ThreeActions],
+            async with worker_processes("bare", queue + "-bare", workers):
+                await run_batch(client, "bench_bare", 10, concurrency, queue + "-bare")  # warm up
+                bare_s, _ = await run_batch(
+                    client, "bench_bare", incidents, concurrency, queue + "-bare"
                 )
-                bare_worker = Worker(
-                    client, task_queue=queue + "-bare", workflows=[Bare], activities=[noop]
+            async with worker_processes("steward", queue, workers):
+                await run_batch(client, "bench_three_actions", 10, concurrency, queue)
+                steward_s, _ = await run_batch(
+                    client, "bench_three_actions", incidents, concurrency, queue
                 )
-                async with steward_worker, bare_worker:
-                    await run_batch(
-                        client, "bench_bare", 10, concurrency, queue + "-bare"
-                    )  # warm up
-                    await run_batch(client, "bench_three_actions", 10, concurrency, queue)
-                    bare_s, _ = await run_batch(
-                        client, "bench_bare", incidents, concurrency, queue + "-bare"
-                    )
-                    steward_s, _ = await run_batch(
-                        client, "bench_three_actions", incidents, concurrency, queue
-                    )
-                    _, ids = await run_batch(client, "bench_three_actions", 20, 20, queue)
-                    latencies = [await first_apply_latency_ms(client, i) for i in ids]
+                _, ids = await run_batch(client, "bench_three_actions", 20, 20, queue)
+                latencies = [await first_apply_latency_ms(client, i) for i in ids]
         finally:
             server.terminate()
             server.wait(15)
@@ -157,6 +166,7 @@ async def main(incidents: int, concurrency: int) -> dict[str, Any]:
         "benchmark": "throughput",
         "incidents": incidents,
         "concurrency": concurrency,
+        "worker_processes": workers,
         "bare_workflows_per_s": round(bare_rate, 2),
         "steward_incidents_per_s": round(steward_rate, 2),
         "ratio": round(steward_rate / bare_rate, 3),
@@ -174,5 +184,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--incidents", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=default_worker_processes())
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.incidents, args.concurrency)), indent=2))
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    print(json.dumps(asyncio.run(main(args.incidents, args.concurrency, args.workers)), indent=2))

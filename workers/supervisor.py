@@ -1,4 +1,4 @@
-"""``steward up``: run Temporal, the demo target, the worker and the API as one local stack.
+"""``steward up``: run Temporal, the demo target, the workers and the API as one local stack.
 
 It also runs Prometheus, scraping the demo target, when a ``prometheus`` binary is found and
 ``STEWARD_PROMETHEUS_URL`` names this machine (see :mod:`workers.stack.prometheus`).
@@ -57,6 +57,7 @@ def print_urls(settings: Settings, log_dir: Path, prometheus: PrometheusPlan) ->
         f"  Temporal UI  {temporal_ui_url(settings)}",
         f"  demo target  {demo_base_url(settings)}",
         f"  Prometheus   {prometheus.note}",
+        f"  workers      {settings.worker_processes} on task queue {settings.task_queue}",
         f"  logs         {log_dir}",
         "Ctrl-C stops everything",
     ]
@@ -80,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the local stack until Ctrl-C or SIGTERM; return the process exit code."""
     parser = argparse.ArgumentParser(
         prog="steward up",
-        description="Run Temporal, the demo target, the worker and the API locally.",
+        description="Run Temporal, the demo target, the workers and the API locally.",
     )
     parser.parse_args(argv)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -13,6 +14,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def default_worker_processes() -> int:
+    """One worker process per CPU core, at most 4 (beyond that, run workers on more machines)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 class Settings(BaseSettings):
     """Every knob Steward reads. Defaults give a working one-machine stack.
 
@@ -22,6 +28,9 @@ class Settings(BaseSettings):
         temporal_address: host:port of the Temporal frontend.
         temporal_namespace: Temporal namespace.
         task_queue: Task queue the worker polls.
+        worker_processes: How many worker processes ``steward up`` runs on the task queue; one
+            per CPU core (at most 4) when unset. A Python worker does its workflow and activity
+            work on one core, so one process per core is what uses the machine.
         temporal_ui_port: Port of the dev server's web UI.
         api_host: Interface the API binds to.
         api_port: Port of the API.
@@ -75,6 +84,7 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     task_queue: str = "steward"
+    worker_processes: int = Field(default_factory=default_worker_processes, ge=1, le=64)
     temporal_ui_port: int = 8233
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -271,6 +271,23 @@ def test_real_temporal_and_demo_start_and_stop_cleanly(tmp_path: Path) -> None:
     assert all(port_is_free(port) for port in (grpc_port, settings.demo_port))
 
 
+def test_stack_runs_the_configured_number_of_worker_processes(tmp_path: Path) -> None:
+    binary = tmp_path / "temporal"
+    one = [s.name for s in build_child_specs(Settings(worker_processes=1), binary, tmp_path)]
+    three = [s.name for s in build_child_specs(Settings(worker_processes=3), binary, tmp_path)]
+    assert one == ["temporal", "demo", "worker", "api"]
+    assert three == ["temporal", "demo", "worker-1", "worker-2", "worker-3", "api"]
+
+
+def test_a_worker_count_below_one_is_a_preflight_error(tmp_path: Path) -> None:
+    result = run_supervisor({**stack_env(tmp_path / "home"), "STEWARD_WORKER_PROCESSES": "0"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "steward up: invalid setting STEWARD_WORKER_PROCESSES: "
+        "Input should be greater than or equal to 1"
+    ]
+
+
 def wait_for(check: Callable[[], bool], timeout: float = 15.0) -> bool:
     deadline = time.monotonic() + timeout
     while not check():
@@ -300,7 +317,8 @@ def demo_is_scraped(prometheus: str) -> bool:
 @pytest.mark.slow
 def test_steward_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     """The whole stack as a user runs it: ``steward up``, then ``steward demo``, then Ctrl-C."""
-    env = stack_env(tmp_path / "home")
+    # Two workers on the task queue: the demo's approvals and rollbacks work across processes.
+    env = {**stack_env(tmp_path / "home"), "STEWARD_WORKER_PROCESSES": "2"}
     steward = str(Path(PYTHON).parent / "steward")
     supervisor = subprocess.Popen(
         [steward, "up"],
@@ -326,6 +344,7 @@ def test_steward_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> Non
         assert wait_for(HttpOk(f"http://127.0.0.1:{env['STEWARD_TEMPORAL_UI_PORT']}/"))
         assert httpx.get(f"http://127.0.0.1:{env['STEWARD_API_PORT']}/healthz").status_code == 200
         assert f"http://127.0.0.1:{env['STEWARD_API_PORT']}/docs" in output
+        assert "workers      2 on task queue steward" in output
         assert (tmp_path / "home" / "admin.key").read_text().startswith("stw_")
         prometheus = env["STEWARD_PROMETHEUS_URL"]
         assert f"Prometheus   {prometheus} (scrapes the demo target every 1 s)" in output
@@ -350,7 +369,8 @@ def test_steward_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> Non
     while (line := lines.get(timeout=5)) is not None:
         output += line
     assert output.rstrip().endswith("stopped")
-    assert set(started_pids(output)) == {"temporal", "demo", "prometheus", "worker", "api"}
+    expected = {"temporal", "demo", "prometheus", "worker-1", "worker-2", "api"}
+    assert set(started_pids(output)) == expected
     assert still_running(output) == []
     ports = [grpc_port, *(int(env[name]) for name in ("STEWARD_API_PORT", "STEWARD_DEMO_PORT"))]
     ports.append(int(prometheus.rsplit(":", 1)[1]))

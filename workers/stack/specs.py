@@ -144,7 +144,7 @@ def build_child_specs(
     home: Path,
     extra: Sequence[ChildSpec] = (),
 ) -> list[ChildSpec]:
-    """Return the stack's processes in start order: Temporal, demo target, extras, worker, API.
+    """Return the stack's processes in start order: Temporal, demo target, extras, workers, API.
 
     Args:
         settings: Ports and hosts to use.
@@ -168,7 +168,14 @@ def build_child_specs(
         argv=(python, "-m", "workers.demo_target", "--port", str(settings.demo_port)),
         ready=HttpOk(f"{demo_base_url(settings)}/healthz"),
     )
-    worker = ChildSpec(name="worker", argv=(python, "-m", "workers.worker"))
+    count = settings.worker_processes
+    # Several processes on one task queue: each one's GIL bounds it to a core.
+    workers = [
+        ChildSpec(
+            name="worker" if count == 1 else f"worker-{n}", argv=(python, "-m", "workers.worker")
+        )
+        for n in range(1, count + 1)
+    ]
     api = ChildSpec(
         name="api",
         argv=(
@@ -183,4 +190,4 @@ def build_child_specs(
         ),
         ready=HttpOk(f"{api_base_url(settings)}/healthz"),
     )
-    return [temporal, demo, *extra, worker, api]
+    return [temporal, demo, *extra, *workers, api]
