@@ -49,7 +49,8 @@ class GateResult:
 
     Attributes:
         decision: The policy decision.
-        gate_input: The exact input evaluated, kept for audit and what-if replays.
+        gate_input: The exact input evaluated (as the policy saw it), kept for audit and what-if
+            replays. A plain mapping: the workflow only passes it on to its records.
         tier: The actuator's declared tier.
         reversible: Whether the actuator declares an undo.
         has_snapshot: Whether the actuator records a before-state worth a snapshot step.
@@ -58,7 +59,7 @@ class GateResult:
     """
 
     decision: Decision
-    gate_input: GateInput
+    gate_input: dict[str, Any]
     tier: str
     reversible: bool
     params: dict[str, Any]

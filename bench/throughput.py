@@ -38,6 +38,7 @@ from api.core.settings import default_worker_processes, get_settings
 from bench.stats import percentile
 from bench.worker import READY
 from workers.stack.specs import temporal_server_argv
+from workflows.converter import DATA_CONVERTER
 from workflows.types import IncidentInput
 
 
@@ -57,7 +58,7 @@ async def connect(port: int) -> Client:
     deadline = time.monotonic() + 60
     while True:
         try:
-            return await Client.connect(f"127.0.0.1:{port}")
+            return await Client.connect(f"127.0.0.1:{port}", data_converter=DATA_CONVERTER)
         except Exception:
             if time.monotonic() > deadline:
                 raise

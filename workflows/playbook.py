@@ -180,7 +180,7 @@ class Playbook(PlaybookRecords):
         record = StepRecord(
             self._incident_id, step, "act", actuator, "gated", params, gate.tier, asdict(decision)
         )
-        record.gate_input = asdict(gate.gate_input)  # the ledger keeps what the policy saw
+        record.gate_input = gate.gate_input  # the ledger keeps what the policy saw
         if decision.outcome == "deny":
             self._record_step(record, status="denied", error="; ".join(decision.reasons))
             raise PlaybookStopped("denied", f"{actuator} denied: {'; '.join(decision.reasons)}")

@@ -74,7 +74,7 @@ class UndoIncident(Playbook):
             gate.params,
             gate.tier,
             asdict(decision),
-            gate_input=asdict(gate.gate_input),
+            gate_input=gate.gate_input,
         )
         if decision.outcome == "deny":
             self._record_step(record, status="denied", error="; ".join(decision.reasons))

@@ -16,7 +16,7 @@ from activities.actuators.registry import (
     get_actuator,
     parse_params,
 )
-from activities.policy.engine import PolicyEngine, PolicyError
+from activities.policy.engine import PolicyEngine, PolicyError, gate_input_to_dict
 from activities.policy.facts import FactsGatherer
 from activities.policy.signing import DecisionSigner, params_sha256
 from activities.policy.what_if import WhatIfEngines
@@ -140,7 +140,7 @@ class GateActivities:
             authorization = self._authorization(req, clean, decision.bundle_sha256, [])
         return GateResult(
             decision,
-            gate_input,
+            gate_input_to_dict(gate_input),
             actuator.tier,
             not actuator.irreversible,
             clean,

@@ -21,6 +21,7 @@ from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from api.core.audit_history import fetch_history
+from workflows.converter import DATA_CONVERTER
 from workflows.registry import WORKFLOWS
 
 # The worker passes these deterministic framework modules through its sandbox; replay must
@@ -152,7 +153,9 @@ async def replay_one(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
     )
     # Only the history's own class: another class's defects must not fail this history.
-    replayer = Replayer(workflows=[known[wf_type]], workflow_runner=runner)
+    replayer = Replayer(
+        workflows=[known[wf_type]], workflow_runner=runner, data_converter=DATA_CONVERTER
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     if result.replay_failure is None:
         return ReplayOutcome(history.workflow_id, wf_type, True)

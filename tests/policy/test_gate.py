@@ -73,7 +73,7 @@ async def test_restarts_per_service_are_rate_limited(db: Engine) -> None:
         "rate limit restarts per service per hour: 3 applied in the last 3600s, at most 3"
     ]
     assert result.authorization is None
-    assert result.gate_input.stats["applied"][0]["counts"]["3600"] == 3
+    assert result.gate_input["stats"]["applied"][0]["counts"]["3600"] == 3
 
 
 async def test_ten_remediations_a_minute_across_playbooks(db: Engine) -> None:
@@ -99,7 +99,7 @@ async def test_failing_verifications_open_the_circuit_breaker(db: Engine) -> Non
     ]
     assert result.decision.approval is not None
     assert result.decision.approval.excluded_principals == ["olga"]
-    assert result.gate_input.stats["verified"] == [1, 0, 1, 0, 1]
+    assert result.gate_input["stats"]["verified"] == [1, 0, 1, 0, 1]
 
 
 async def test_kill_switch_and_freezes_from_the_api_take_effect(db: Engine) -> None:
