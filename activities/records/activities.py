@@ -7,22 +7,24 @@ nothing twice. Each record also appends its facts to the evidence ledger, keyed 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Table, insert, update
 from sqlmodel import Session, select
 from temporalio import activity
 
 from activities.ledger.writer import LedgerWriter
 from activities.records.facts import note_applied, note_outcome
 from activities.records.ledger_events import approval_drafts, incident_drafts, step_drafts
+from activities.records.write_lock import record_write_lock
 from activities.types import ApprovalRecord, IncidentRecord, StepRecord
 from api.core.audit_ledger import EntryDraft, lock_ledger
 from api.models import Approval, ApprovalVote, Incident, Step, utcnow
+
+_INCIDENT: Table = Incident.__table__  # type: ignore[attr-defined]
+_STEP: Table = Step.__table__  # type: ignore[attr-defined]
 
 
 def parse_time(value: str) -> datetime:
@@ -36,11 +38,9 @@ class RecordActivities:
     def __init__(self, engine: Engine, ledger: LedgerWriter) -> None:
         self._engine = engine
         self._ledger = ledger
-        # SQLite has one writer at a time and its busy handler backs off in sleeps of up to
-        # 100 ms; queueing this worker's writers on a mutex instead wakes each one at once.
-        self._write_lock: AbstractContextManager[Any] = (
-            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
-        )
+        # SQLite has one writer at a time: queue this machine's record writers (every thread
+        # of every worker process) instead of letting them back off in the busy handler.
+        self._write_lock = record_write_lock(engine)
 
     def _write(self, drafts: list[EntryDraft], upsert: Callable[[Session], None]) -> None:
         """Run ``upsert`` and append the new ledger entries in one transaction.
@@ -65,27 +65,33 @@ class RecordActivities:
 
     @staticmethod
     def _upsert_incident(session: Session, rec: IncidentRecord) -> None:
-        row = session.get(Incident, rec.id)
-        if row is None:
-            row = Incident(
-                id=rec.id,
-                service=rec.service,
-                signal=rec.signal,
-                severity=rec.severity,
-                playbook=rec.playbook,
-                mode=rec.mode,
-                opened_by=rec.opened_by,
-                window_start=parse_time(rec.window_start),
-                summary=rec.summary,
+        # Core statements, not the ORM: this runs for every incident's opening and outcome.
+        connection = session.connection()
+        now = utcnow()
+        changes: dict[str, Any] = {"status": rec.status, "updated_at": now}
+        if rec.outcome is not None:
+            changes["outcome"] = rec.outcome
+        exists = connection.execute(select(_INCIDENT.c.id).where(_INCIDENT.c.id == rec.id)).first()
+        if exists is None:
+            connection.execute(
+                insert(_INCIDENT).values(
+                    id=rec.id,
+                    service=rec.service,
+                    signal=rec.signal,
+                    severity=rec.severity,
+                    playbook=rec.playbook,
+                    mode=rec.mode,
+                    opened_by=rec.opened_by,
+                    window_start=parse_time(rec.window_start),
+                    summary=rec.summary,
+                    created_at=now,
+                    **changes,
+                )
             )
-        row.status = rec.status
+        else:
+            connection.execute(update(_INCIDENT).where(_INCIDENT.c.id == rec.id).values(**changes))
         if rec.outcome is not None:
-            row.outcome = rec.outcome
-        row.updated_at = utcnow()
-        session.add(row)
-        if rec.outcome is not None:
-            session.flush()  # the outcome query below reads this incident's steps
-            note_outcome(session, rec.id, rec.service, rec.mode, rec.status, row.updated_at)
+            note_outcome(session, rec.id, rec.service, rec.mode, rec.status, now)
 
     @activity.defn(name="steward.record_step")
     def record_step(self, rec: StepRecord) -> None:
@@ -94,24 +100,40 @@ class RecordActivities:
 
     @staticmethod
     def _upsert_step(session: Session, rec: StepRecord) -> None:
-        row = session.exec(
-            select(Step).where(
-                Step.incident_id == rec.incident_id,
-                Step.step == rec.step,
-                Step.kind == rec.kind,
-            )
-        ).first()
-        if row is None:
-            row = Step(incident_id=rec.incident_id, step=rec.step, kind=rec.kind, name=rec.name)
-        # The fact is written with the step's first applied record, in the same transaction.
-        newly_applied = rec.status == "applied" and row.status != "applied"
-        row.status, row.params, row.tier = rec.status, rec.params, rec.tier
+        # Core statements, not the ORM: this runs for every step of every incident.
+        connection = session.connection()
+        key = (
+            (_STEP.c.incident_id == rec.incident_id)
+            & (_STEP.c.step == rec.step)
+            & (_STEP.c.kind == rec.kind)
+        )
+        row = connection.execute(select(_STEP.c.id, _STEP.c.status).where(key)).first()
+        now = utcnow()
+        changes: dict[str, Any] = {
+            "status": rec.status,
+            "params": rec.params,
+            "tier": rec.tier,
+            "updated_at": now,
+        }
         for name in ("decision", "before", "result", "error"):
             value = getattr(rec, name)
             if value is not None:
-                setattr(row, name, value)
-        row.updated_at = utcnow()
-        session.add(row)
+                changes[name] = value
+        if row is None:
+            connection.execute(
+                insert(_STEP).values(
+                    incident_id=rec.incident_id,
+                    step=rec.step,
+                    kind=rec.kind,
+                    name=rec.name,
+                    created_at=now,
+                    **changes,
+                )
+            )
+        else:
+            connection.execute(update(_STEP).where(_STEP.c.id == row.id).values(**changes))
+        # The fact is written with the step's first applied record, in the same transaction.
+        newly_applied = rec.status == "applied" and (row is None or row.status != "applied")
         if rec.kind == "act" and newly_applied:
             note_applied(
                 session,
@@ -120,7 +142,7 @@ class RecordActivities:
                 rec.name,
                 rec.tier,
                 rec.gate_input,
-                row.updated_at,
+                now,
             )
 
     @activity.defn(name="steward.record_approval")

@@ -9,12 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Table, insert
 from sqlmodel import Session, col, select
 
 from api.models import Incident, Step
 from api.policy_models import ActionOutcomeFact, AppliedActionFact
 
 _ENDED = {"resolved", "rolled_back", "failed"}
+_APPLIED: Table = AppliedActionFact.__table__  # type: ignore[attr-defined]
 
 
 def note_applied(
@@ -36,8 +38,8 @@ def note_applied(
     if not service:
         incident = session.get(Incident, incident_id)
         service = incident.service if incident is not None else ""
-    session.add(
-        AppliedActionFact(
+    session.connection().execute(
+        insert(_APPLIED).values(
             incident_id=incident_id,
             step=step,
             action=action,
