@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Table, insert, update
+from sqlalchemy import Engine, Table, bindparam, insert, update
 from sqlmodel import Session, select
 from temporalio import activity
 
@@ -25,6 +25,18 @@ from api.models import Approval, ApprovalVote, Incident, Step, utcnow
 
 _INCIDENT: Table = Incident.__table__  # type: ignore[attr-defined]
 _STEP: Table = Step.__table__  # type: ignore[attr-defined]
+# Built once: statements whose values come as execution parameters skip the per-call
+# construction and coercion that ``.values(...)`` costs on every record.
+_FIND_INCIDENT = select(_INCIDENT.c.id).where(_INCIDENT.c.id == bindparam("incident_id"))
+_INSERT_INCIDENT = insert(_INCIDENT)
+_UPDATE_INCIDENT = update(_INCIDENT).where(_INCIDENT.c.id == bindparam("incident_id"))
+_FIND_STEP = select(_STEP.c.id, _STEP.c.status).where(
+    (_STEP.c.incident_id == bindparam("incident_id"))
+    & (_STEP.c.step == bindparam("step"))
+    & (_STEP.c.kind == bindparam("kind"))
+)
+_INSERT_STEP = insert(_STEP)
+_UPDATE_STEP = update(_STEP).where(_STEP.c.id == bindparam("row_id"))
 
 
 def parse_time(value: str) -> datetime:
@@ -71,25 +83,22 @@ class RecordActivities:
         changes: dict[str, Any] = {"status": rec.status, "updated_at": now}
         if rec.outcome is not None:
             changes["outcome"] = rec.outcome
-        exists = connection.execute(select(_INCIDENT.c.id).where(_INCIDENT.c.id == rec.id)).first()
-        if exists is None:
-            connection.execute(
-                insert(_INCIDENT).values(
-                    id=rec.id,
-                    service=rec.service,
-                    signal=rec.signal,
-                    severity=rec.severity,
-                    playbook=rec.playbook,
-                    mode=rec.mode,
-                    opened_by=rec.opened_by,
-                    window_start=parse_time(rec.window_start),
-                    summary=rec.summary,
-                    created_at=now,
-                    **changes,
-                )
-            )
+        if connection.execute(_FIND_INCIDENT, {"incident_id": rec.id}).first() is None:
+            row = {
+                "id": rec.id,
+                "service": rec.service,
+                "signal": rec.signal,
+                "severity": rec.severity,
+                "playbook": rec.playbook,
+                "mode": rec.mode,
+                "opened_by": rec.opened_by,
+                "window_start": parse_time(rec.window_start),
+                "summary": rec.summary,
+                "created_at": now,
+            }
+            connection.execute(_INSERT_INCIDENT, {**row, **changes})
         else:
-            connection.execute(update(_INCIDENT).where(_INCIDENT.c.id == rec.id).values(**changes))
+            connection.execute(_UPDATE_INCIDENT, {"incident_id": rec.id, **changes})
         if rec.outcome is not None:
             note_outcome(session, rec.id, rec.service, rec.mode, rec.status, now)
 
@@ -102,12 +111,8 @@ class RecordActivities:
     def _upsert_step(session: Session, rec: StepRecord) -> None:
         # Core statements, not the ORM: this runs for every step of every incident.
         connection = session.connection()
-        key = (
-            (_STEP.c.incident_id == rec.incident_id)
-            & (_STEP.c.step == rec.step)
-            & (_STEP.c.kind == rec.kind)
-        )
-        row = connection.execute(select(_STEP.c.id, _STEP.c.status).where(key)).first()
+        key = {"incident_id": rec.incident_id, "step": rec.step, "kind": rec.kind}
+        row = connection.execute(_FIND_STEP, key).first()
         now = utcnow()
         changes: dict[str, Any] = {
             "status": rec.status,
@@ -121,17 +126,10 @@ class RecordActivities:
                 changes[name] = value
         if row is None:
             connection.execute(
-                insert(_STEP).values(
-                    incident_id=rec.incident_id,
-                    step=rec.step,
-                    kind=rec.kind,
-                    name=rec.name,
-                    created_at=now,
-                    **changes,
-                )
+                _INSERT_STEP, {**key, "name": rec.name, "created_at": now, **changes}
             )
         else:
-            connection.execute(update(_STEP).where(_STEP.c.id == row.id).values(**changes))
+            connection.execute(_UPDATE_STEP, {"row_id": row.id, **changes})
         # The fact is written with the step's first applied record, in the same transaction.
         newly_applied = rec.status == "applied" and (row is None or row.status != "applied")
         if rec.kind == "act" and newly_applied:

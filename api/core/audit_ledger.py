@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, insert, select
+from sqlalchemy import Engine, Table, bindparam, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col
@@ -107,14 +107,28 @@ def append_many(engine: Engine, signer: LedgerSigner, drafts: list[EntryDraft]) 
     raise AssertionError("unreachable")
 
 
+# Built once (values come as execution parameters): these run inside every record write.
+_KNOWN_KEYS = select(_TABLE.c.entry_key).where(
+    _TABLE.c.entry_key.in_(bindparam("keys", expanding=True))
+)
+_GLOBAL_HEAD = (
+    select(_TABLE.c.global_seq, _TABLE.c.entry_hash).order_by(_TABLE.c.global_seq.desc()).limit(1)
+)
+_INCIDENT_HEAD = (
+    select(_TABLE.c.seq, _TABLE.c.entry_hash)
+    .where(_TABLE.c.incident_id == bindparam("incident_id"))
+    .order_by(_TABLE.c.seq.desc())
+    .limit(1)
+)
+_INSERT = insert(_TABLE)
+
+
 def _head(connection: Connection, incident_id: str | None) -> tuple[int, str]:
     """The sequence number and hash of a chain's last entry: (0, GENESIS) when empty."""
-    table = _TABLE
-    seq = table.c.global_seq if incident_id is None else table.c.seq
-    query = select(seq, table.c.entry_hash).order_by(seq.desc()).limit(1)
-    if incident_id is not None:
-        query = query.where(table.c.incident_id == incident_id)
-    row = connection.execute(query).first()
+    if incident_id is None:
+        row = connection.execute(_GLOBAL_HEAD).first()
+    else:
+        row = connection.execute(_INCIDENT_HEAD, {"incident_id": incident_id}).first()
     return (int(row[0]), str(row[1])) if row is not None else (0, GENESIS)
 
 
@@ -128,11 +142,7 @@ def append_in_session(session: Session, signer: LedgerSigner, drafts: list[Entry
     """
     connection = session.connection()
     keys = [d.key for d in drafts]
-    known = set(
-        connection.execute(select(_TABLE.c.entry_key).where(_TABLE.c.entry_key.in_(keys)))
-        .scalars()
-        .all()
-    )
+    known = set(connection.execute(_KNOWN_KEYS, {"keys": keys}).scalars().all())
     global_seq, global_hash = _head(connection, None)
     heads: dict[str, tuple[int, str]] = {}
     rows: list[dict[str, Any]] = []
@@ -161,7 +171,7 @@ def append_in_session(session: Session, signer: LedgerSigner, drafts: list[Entry
         global_seq, global_hash = global_seq + 1, digest
         heads[draft.incident_id] = (seq + 1, digest)
     if rows:
-        connection.execute(insert(_TABLE), rows)
+        connection.execute(_INSERT, rows)
     return len(rows)
 
 
