@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
-from api.models import utcnow
+from api.models import UTCDateTime, utcnow
 from api.policy_models import PolicyChange, PolicyFreeze, PolicySetting
 
 KILL_SWITCH = "kill_switch"
@@ -149,18 +149,26 @@ def kill_switch_fact(session: Session) -> dict[str, Any] | None:
     return dict(row.value) if row is not None else None
 
 
+# Built once: every gate decision runs these two.
+_ACTIVE_FREEZES = (
+    select(PolicyFreeze)
+    .where(
+        col(PolicyFreeze.removed_at).is_(None),
+        PolicyFreeze.ends_at > bindparam("now", type_=UTCDateTime()),
+    )
+    .order_by(col(PolicyFreeze.starts_at))
+)
+_RELOAD_GENERATION = select(func.max(PolicyChange.id)).where(PolicyChange.kind == "reload")
+
+
 def active_freezes(session: Session, now: datetime) -> list[PolicyFreeze]:
     """Return the freezes not removed and not yet over, soonest first."""
-    query = select(PolicyFreeze).where(
-        col(PolicyFreeze.removed_at).is_(None), PolicyFreeze.ends_at > now
-    )
-    return list(session.exec(query.order_by(col(PolicyFreeze.starts_at))).all())
+    return list(session.exec(_ACTIVE_FREEZES, params={"now": now}).all())
 
 
 def reload_generation(session: Session) -> int:
     """Return the id of the newest recorded reload (0 when there is none)."""
-    query = select(func.max(PolicyChange.id)).where(PolicyChange.kind == "reload")
-    return int(session.exec(query).one() or 0)
+    return int(session.exec(_RELOAD_GENERATION).one() or 0)
 
 
 def recent_changes(session: Session, limit: int = 50) -> list[PolicyChange]:
