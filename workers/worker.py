@@ -6,8 +6,10 @@ Run with ``python -m workers.worker`` (``steward up`` does it for you).
 from __future__ import annotations
 
 import asyncio
+import compileall
 import logging
 import signal
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -43,6 +45,19 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     return SandboxedWorkflowRunner(restrictions=restrictions)
 
 
+def cache_workflow_bytecode(workflows: Sequence[type]) -> None:
+    """Write the bytecode cache of the workflows' own modules when it is missing or stale.
+
+    The sandbox imports a workflow's module afresh for every run; without a cache (as under
+    ``PYTHONDONTWRITEBYTECODE=1``, common in container images) each run compiles the source
+    again. A folder that cannot be written only costs that time.
+    """
+    for module in {sys.modules[w.__module__] for w in workflows}:
+        source = getattr(module, "__file__", None)
+        if source and source.endswith(".py"):
+            compileall.compile_file(source, quiet=2)
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -64,10 +79,12 @@ def build_worker(
         task_queue: Overrides ``settings.task_queue`` (tests use one queue each).
         extra_workflows: More playbooks to register (tests, benchmarks).
     """
+    workflows = [*WORKFLOWS.values(), *extra_workflows]
+    cache_workflow_bytecode(workflows)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[*WORKFLOWS.values(), *extra_workflows],
+        workflows=workflows,
         activities=build_activities(settings, engine, http, policy, client),
         workflow_runner=workflow_runner(),
         # Record activities use the synchronous database API: give them threads.
