@@ -41,7 +41,7 @@ def _exec_module(module: str, args: list[str]) -> None:
 
 @app.command()
 def up() -> None:
-    """Run the local stack: Temporal dev server, worker, API and demo target (Ctrl-C stops)."""
+    """Run the local stack: Temporal dev server, workers, API and demo target (Ctrl-C stops)."""
     ensure_admin_key()
     _exec_module("workers.supervisor", [])
 
