@@ -4,6 +4,7 @@ opens an incident when latency is injected, and a later anomaly attaches to it."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,13 +115,19 @@ async def test_injected_latency_opens_one_incident_and_more_evidence_attaches(
         assert took < 10, f"metric change -> incident took {took:.1f} s"
 
         # A much larger spike later is new evidence for the same incident, not a new one.
-        demo.post("/admin/faults", json={"latency_ms": 5000}).raise_for_status()
-
+        # The detector absorbs a level shift after about three points, so a run that a busy
+        # machine delays past them misses it; each further step up is a fresh shift.
         async def two_pieces() -> list[IncidentEvidence]:
             found = evidence(engine, incident["id"])
             return found if len(found) >= 2 else []
 
-        pieces = await eventually(two_pieces, 20, "a second piece of evidence")
+        pieces: list[IncidentEvidence] = []
+        for latency_ms in (5000, 20_000, 80_000):
+            demo.post("/admin/faults", json={"latency_ms": latency_ms}).raise_for_status()
+            with contextlib.suppress(TimeoutError):
+                pieces = await eventually(two_pieces, 10, "a second piece of evidence")
+                break
+        assert pieces, "no larger spike became a second piece of evidence"
         assert len({p.dedup_key for p in pieces}) == len(pieces)
         assert all(p.source == f"monitor:{name}" for p in pieces)
         assert pieces[-1].explanation["value"] > explained["value"]
