@@ -53,8 +53,20 @@ async def get_client(request: Request) -> Client:
     return client
 
 
+async def get_client_if_reachable(request: Request) -> Client | None:
+    """Return the app's Temporal client, or None when Temporal cannot be reached.
+
+    For reads that can answer from the database alone and say what they could not show.
+    """
+    try:
+        return await get_client(request)
+    except HTTPException:
+        return None
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 ClientDep = Annotated[Client, Depends(get_client)]
+OptionalClientDep = Annotated[Client | None, Depends(get_client_if_reachable)]
 
 
 class RefusedError(HTTPException):

@@ -12,7 +12,7 @@ from api.core import monitor_schedules as schedules
 from api.core import monitors
 from api.core.permissions import Permission
 from api.core.settings import get_settings
-from api.deps import ClientDep, PrincipalDep, SessionDep, allow
+from api.deps import ClientDep, OptionalClientDep, PrincipalDep, SessionDep, allow
 from api.detection_models import Monitor
 from api.monitor_schemas import (
     MONITOR_NAME_PATTERN,
@@ -93,13 +93,22 @@ def list_monitors(session: SessionDep) -> list[MonitorOut]:
 
 
 @router.get("/{name}", response_model=MonitorDetail, dependencies=_READ)
-async def get_monitor(name: MonitorName, session: SessionDep, client: ClientDep) -> MonitorDetail:
-    """Show a monitor with its Schedule's state, next runs and recent runs."""
+async def get_monitor(
+    name: MonitorName, session: SessionDep, client: OptionalClientDep
+) -> MonitorDetail:
+    """Show a monitor with its Schedule's state, next runs and recent runs.
+
+    With Temporal unreachable the monitor is still shown, its Schedule's state ``unknown``.
+    """
     try:
         row = monitors.get_monitor(session, name)
     except monitors.MonitorNotFoundError as exc:
         raise _http_error(exc) from exc
-    described = await schedules.describe_schedule(client, name)
+    if client is None:
+        address = get_settings().temporal_address
+        described = {"state": "unknown", "error": f"Temporal at {address} is unreachable"}
+    else:
+        described = await schedules.describe_schedule(client, name)
     return MonitorDetail(**_out(row).model_dump(), schedule=ScheduleInfo.model_validate(described))
 
 

@@ -23,11 +23,13 @@ from temporalio.worker import Worker
 
 from api.core import monitors
 from api.core.monitor_schedules import ScheduleUnavailableError
-from api.core.settings import Settings
+from api.core.settings import Settings, get_settings
 from api.detection_models import Monitor
+from api.main import create_app
 from api.monitor_schemas import MonitorCreate, MonitorUpdate
 from tests.support import monitors as support_monitors
 from tests.support.monitors import MonitorNames
+from tests.support.servers import free_port, serve_app
 from workflows.monitor_types import MonitorRun
 
 monitor_names = support_monitors.monitor_names
@@ -247,6 +249,34 @@ async def test_unknown_monitors_are_404(api_url: str, api_keys: dict[str, str]) 
             answer = await api.request(method, path, json=payload, headers=headers)
             assert answer.status_code == 404, (method, path, answer.text)
             assert answer.json()["detail"] == "no monitor 'nope'"
+
+
+async def test_a_monitor_reads_without_temporal_and_changes_need_it(
+    api_url: str,
+    api_keys: dict[str, str],
+    monitor_names: MonitorNames,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = monitor_names("offline")
+    headers = as_(api_keys["engineer"])
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as api:
+        assert (
+            await api.post("/api/v1/monitors", json=body(name), headers=headers)
+        ).status_code == 201
+    # A second API process whose Temporal is down: nothing listens on its address.
+    closed = f"127.0.0.1:{free_port()}"
+    monkeypatch.setenv("STEWARD_TEMPORAL_ADDRESS", closed)
+    get_settings.cache_clear()
+    with serve_app(create_app()) as offline:
+        async with httpx.AsyncClient(base_url=offline, timeout=60) as api:
+            shown = await api.get(f"/api/v1/monitors/{name}", headers=headers)
+            paused = await api.post(f"/api/v1/monitors/{name}/pause", headers=headers)
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["name"] == name
+    assert shown.json()["schedule"]["state"] == "unknown"
+    assert shown.json()["schedule"]["error"] == f"Temporal at {closed} is unreachable"
+    assert paused.status_code == 503
+    assert paused.json()["detail"].startswith(f"Temporal at {closed} is unreachable")
 
 
 async def test_run_now_answers_with_the_runs_verdict(
