@@ -81,6 +81,7 @@ class Detection:
                 monitor.detector,
                 monitor.window_seconds,
                 monitor.interval_seconds,
+                workflow.info().workflow_start_time.timestamp(),
             ),
             result_type=WindowVerdict,
             start_to_close_timeout=timedelta(seconds=60),

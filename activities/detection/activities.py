@@ -44,7 +44,12 @@ class MonitorScoring:
         )
         # Scoring is CPU work (IsolationForest fits, Prophet): off the worker's event loop.
         verdict = await asyncio.to_thread(
-            judge_window, series, request.detector, window, request.interval_seconds
+            judge_window,
+            series,
+            request.detector,
+            window,
+            request.interval_seconds,
+            request.run_started_at,
         )
         verdict.explanation["source"] = request.source.get("kind")
         return verdict

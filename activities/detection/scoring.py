@@ -2,14 +2,15 @@
 
 Each series is scored from the start of the window with a fresh detector, so every score is
 causal and a run depends on nothing but the window. The points of the last two monitor
-intervals are the run's own; the most anomalous of them is reported, so a spike between two
-runs is not missed because it is no longer the latest point. Two intervals, not one: runs start
-with some jitter (and a skipped run leaves a gap), and a source's newest point may still change
-after a run saw it (Prometheus evaluates a step with the samples ingested so far). A detector
-that absorbs a level shift after one point would then never report it. The overlap means two
-runs can report the same point; its evidence has the same dedup key and is attached once.
-When none of them is anomalous, the latest point is reported (with its state: ok, not enough
-data or missing).
+intervals are the run's own, counted back from when the run started (a run that a busy worker
+picks up late still owns what happened meanwhile); the most anomalous of them is reported, so a
+spike between two runs is not missed because it is no longer the latest point. Two intervals,
+not one: runs start with some jitter (and a skipped run leaves a gap), and a source's newest
+point may still change after a run saw it (Prometheus evaluates a step with the samples
+ingested so far). A detector that absorbs a level shift after one point would then never report
+it. The overlap means two runs can report the same point; its evidence has the same dedup key
+and is attached once. When none of them is anomalous, the latest point is reported (with its
+state: ok, not enough data or missing).
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ def judge_window(
     detector: Mapping[str, Any],
     window: FetchWindow,
     interval_seconds: int,
+    run_started_at: float | None = None,
 ) -> WindowVerdict:
     """Score every series of a window and report the most anomalous point of this run.
 
@@ -105,6 +107,8 @@ def judge_window(
         window: The fetched window.
         interval_seconds: Time between runs; points newer than two intervals before
             ``window.end`` are this run's.
+        run_started_at: When the run started, if earlier than ``window.end`` (the run was
+            picked up late): its points then start two intervals before this instead.
 
     Raises:
         DetectorConfigError: When the detector settings are unusable.
@@ -112,7 +116,8 @@ def judge_window(
     with_points = [s for s in series if len(s)]
     if not with_points:
         return _no_data(window, "the source returned no points in the window")
-    fresh_after = window.end - FRESH_INTERVALS * interval_seconds
+    started = window.end if run_started_at is None else min(window.end, run_started_at)
+    fresh_after = started - FRESH_INTERVALS * interval_seconds
     judged = [_judge_series(s, detector, fresh_after) for s in with_points]
     ok = [j for j in judged if j.score.state == "ok"]
     if ok:

@@ -17,6 +17,9 @@ class ScoreWindowRequest:
         window_seconds: How much history to fetch and score.
         interval_seconds: Time between runs: the points of the last two intervals are this
             run's own; the most anomalous of them is reported.
+        run_started_at: When the run's workflow started (epoch seconds; a Schedule starts it
+            on time). A run that a busy worker picks up late still owns the points from two
+            intervals before this, so a level shift during the delay is not missed.
     """
 
     monitor: str
@@ -24,6 +27,7 @@ class ScoreWindowRequest:
     detector: dict[str, Any]
     window_seconds: int
     interval_seconds: int
+    run_started_at: float | None = None
 
 
 @dataclass

@@ -50,6 +50,22 @@ def test_a_spike_from_an_earlier_run_is_not_reported_again() -> None:
     assert verdict.point_id == f"{END:.3f}"  # nothing stood out: the latest point
 
 
+def test_a_run_picked_up_late_still_reports_a_shift_from_before_it_ran() -> None:
+    # A level shift 8 points before the end: the detector has absorbed it by the end.
+    values = [*flat(40), *[0.5] * 9]
+    on_time = judge_window([series(values)], ZSCORE, WINDOW, interval_seconds=2)
+    assert not on_time.anomalous  # its own points (the last 4) are the new normal
+    late = judge_window(
+        [series(values)], ZSCORE, WINDOW, interval_seconds=2, run_started_at=END - 6
+    )
+    assert late.anomalous and late.point_id == f"{END - 8:.3f}"  # the shift's first point
+    # A start after the window's end (clocks differ) changes nothing.
+    ahead = judge_window(
+        [series(values)], ZSCORE, WINDOW, interval_seconds=2, run_started_at=END + 60
+    )
+    assert ahead.point_id == on_time.point_id and not ahead.anomalous
+
+
 def test_too_short_a_history_is_not_enough_data_never_an_anomaly() -> None:
     verdict = judge_window([series([0.05, 0.05, 9.0])], ZSCORE, WINDOW, interval_seconds=5)
     assert verdict.state == "not_enough_data" and not verdict.anomalous and verdict.score == 0
