@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 
 import httpx
 from temporalio.worker import Worker
@@ -21,7 +20,7 @@ from api.core.settings import get_settings
 from api.core.temporal import connect
 from bench.bare import Bare, noop
 from bench.playbooks import ThreeActions
-from workers.worker import build_worker
+from workers.worker import build_worker, stop_on_signals
 
 READY = "ready"
 
@@ -31,9 +30,7 @@ async def serve(side: str, queue: str) -> None:
     logging.getLogger("steward.notify").setLevel(logging.WARNING)
     settings = get_settings()
     client = await connect(settings)
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     async with httpx.AsyncClient() as http:
         if side == "bare":
             worker = Worker(client, task_queue=queue, workflows=[Bare], activities=[noop])

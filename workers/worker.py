@@ -93,13 +93,19 @@ def build_worker(
     )
 
 
-async def run(settings: Settings) -> None:
-    """Run the worker until SIGINT or SIGTERM."""
-    client = await connect(settings)
+def stop_on_signals() -> asyncio.Event:
+    """Return an event that SIGINT or SIGTERM sets (call inside the running loop)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run(settings: Settings) -> None:
+    """Run the worker until SIGINT or SIGTERM."""
+    client = await connect(settings)
+    stop = stop_on_signals()
     async with httpx.AsyncClient(timeout=settings.http_timeout_seconds) as http:
         worker = build_worker(client, settings, get_engine(), http, EmbeddedPolicyEngine())
         async with worker:

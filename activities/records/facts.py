@@ -17,6 +17,8 @@ from api.policy_models import ActionOutcomeFact, AppliedActionFact
 
 _ENDED = {"resolved", "rolled_back", "failed"}
 _APPLIED: Table = AppliedActionFact.__table__  # type: ignore[attr-defined]
+# Built once, values at execution: this runs with every step's first applied record.
+_INSERT_APPLIED = insert(_APPLIED)
 
 
 def note_applied(
@@ -39,15 +41,16 @@ def note_applied(
         incident = session.get(Incident, incident_id)
         service = incident.service if incident is not None else ""
     session.connection().execute(
-        insert(_APPLIED).values(
-            incident_id=incident_id,
-            step=step,
-            action=action,
-            service=service,
-            target=gate.get("target") or service,
-            tier=tier or "",
-            applied_at=at,
-        )
+        _INSERT_APPLIED,
+        {
+            "incident_id": incident_id,
+            "step": step,
+            "action": action,
+            "service": service,
+            "target": gate.get("target") or service,
+            "tier": tier or "",
+            "applied_at": at,
+        },
     )
 
 

@@ -41,7 +41,7 @@ from api.core.audit_verify import UnknownIncidentError as UnknownLedgerIncidentE
 from api.core.audit_verify import verify_ledger
 from api.core.db import get_engine
 from api.core.settings import get_settings
-from workflows.converter import DATA_CONVERTER
+from api.core.temporal import connect
 
 EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
 T = TypeVar("T")
@@ -68,12 +68,7 @@ def _with_client(work: Callable[[Client], Awaitable[T]]) -> T:
 
     async def main() -> T:
         try:
-            client = await Client.connect(
-                settings.temporal_address,
-                namespace=settings.temporal_namespace,
-                runtime=runtime,
-                data_converter=DATA_CONVERTER,
-            )
+            client = await connect(settings, runtime)
         except Exception as exc:  # any connect failure means the same to the user
             raise _Unreachable(f"Temporal at {settings.temporal_address}: {exc}") from None
         return await work(client)
