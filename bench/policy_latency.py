@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from activities.policy.engine import EmbeddedPolicyEngine
+from activities.policy.facts import WINDOWS
 from activities.policy.remote import RemotePolicyEngine
 from activities.policy.types import GateInput, IncidentRef
 from api.core.settings import get_settings
@@ -36,13 +37,13 @@ NOW = datetime(2024, 5, 1, 12, tzinfo=UTC)
 def _stats(rng: random.Random) -> dict[str, Any]:
     """Facts shaped like the gatherer's, as busy as a service under remediation gets."""
     groups = [
-        {
-            "action": rng.choice(["demo.scale", "demo.restart", "notify.log"]),
-            "service": rng.choice(["demo", "billing"]),
-            "target": rng.choice(["demo", "billing"]),
-            "tier": rng.choice(["info", "warn", "critical"]),
-            "counts": {w: rng.randint(0, 3) for w in ("60", "300", "900", "3600", "86400")},
-        }
+        [
+            rng.choice(["demo.scale", "demo.restart", "notify.log"]),
+            rng.choice(["demo", "billing"]),
+            rng.choice(["demo", "billing"]),
+            rng.choice(["info", "warn", "critical"]),
+            *(rng.randint(0, 3) for _ in WINDOWS),
+        ]
         for _ in range(rng.randint(0, 6))
     ]
     start = NOW + timedelta(hours=rng.randint(-48, 48))

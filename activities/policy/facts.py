@@ -4,8 +4,11 @@ The policy stays pure: everything it knows about the world arrives in ``input.st
 
 ``applied``
     Applied actions of the last day, grouped by action, service (the incident's), target
-    and tier, with how many were applied in each window of :data:`WINDOWS` seconds (keys
-    are the seconds as strings). Rate limits count these, across every playbook.
+    and tier, one row per group: ``[action, service, target, tier, n60, n300, n900,
+    n3600, n86400]``, where ``nW`` is how many were applied in the last ``W`` seconds
+    (:data:`WINDOWS`, in order). Rate limits count these, across every playbook. Rows
+    rather than objects because every node of the input costs time to hand to regopy
+    and to read there: a row has a third of an object's nodes.
 ``verified``
     Verified outcomes of this action's runs on this service, newest first (at most
     :data:`VERIFIED_RUNS`): 1 when the incident ended resolved after a passing
@@ -82,17 +85,16 @@ _APPLIED = text(
 ).bindparams(*(bindparam(f"since_{w}", type_=UTCDateTime()) for w in WINDOWS))
 
 
-def applied_groups(session: Session, now: datetime) -> list[dict[str, Any]]:
-    """Count applied actions per window, grouped by action, service, target and tier."""
+def applied_groups(session: Session, now: datetime) -> list[list[Any]]:
+    """Count applied actions per window, grouped by action, service, target and tier.
+
+    Returns:
+        One row per group: action, service, target, tier, then a count per window of
+        :data:`WINDOWS`.
+    """
     since = {f"since_{w}": now - timedelta(seconds=w) for w in WINDOWS}
     return [
-        {
-            "action": action,
-            "service": service,
-            "target": target,
-            "tier": tier,
-            "counts": {str(w): int(n or 0) for w, n in zip(WINDOWS, counts, strict=True)},
-        }
+        [action, service, target, tier, *(int(n or 0) for n in counts)]
         for action, service, target, tier, *counts in session.execute(_APPLIED, since).all()
     ]
 
@@ -120,15 +122,7 @@ def sample_stats() -> dict[str, Any]:
     refuses them would refuse every real decision.
     """
     return {
-        "applied": [
-            {
-                "action": "demo.scale",
-                "service": "demo",
-                "target": "demo",
-                "tier": "warn",
-                "counts": {str(w): 1 for w in WINDOWS},
-            }
-        ],
+        "applied": [["demo.scale", "demo", "demo", "warn", *(1 for _ in WINDOWS)]],
         "verified": [1, 0],
         "kill_switch": {
             "enabled": False,

@@ -57,15 +57,10 @@ def freeze(draw: st.DrawFn) -> dict[str, Any]:
     return f
 
 
-applied_group = st.fixed_dictionaries(
-    {
-        "action": names(ACTIONS),
-        "service": names(SERVICES),
-        "target": names(SERVICES),
-        "tier": names(TIERS),
-        "counts": st.fixed_dictionaries({w: small for w in WINDOWS}),
-    }
-)
+# A row of the applied facts: action, service, target, tier, then a count per window.
+applied_group = st.tuples(
+    names(ACTIONS), names(SERVICES), names(SERVICES), names(TIERS), *(small for _ in WINDOWS)
+).map(list)
 kill_switch_fact = st.sampled_from([None, None, None, None, "set"]).flatmap(
     lambda kind: (
         st.none()

@@ -73,7 +73,10 @@ async def test_restarts_per_service_are_rate_limited(db: Engine) -> None:
         "rate limit restarts per service per hour: 3 applied in the last 3600s, at most 3"
     ]
     assert result.authorization is None
-    assert result.gate_input["stats"]["applied"][0]["counts"]["3600"] == 3
+    # The row: action, service, target, tier, then counts for 60 s ... 1 day; 3600 s is [7].
+    row = result.gate_input["stats"]["applied"][0]
+    assert row[:4] == ["demo.restart", "demo", "demo", "critical"]
+    assert row[7] == 3
 
 
 async def test_ten_remediations_a_minute_across_playbooks(db: Engine) -> None:

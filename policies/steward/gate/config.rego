@@ -181,7 +181,7 @@ _valid_rate_limit(rule) if {
 	is_string(rule.name)
 	is_number(rule.window_seconds)
 	rule.window_seconds == round(rule.window_seconds)
-	format_int(rule.window_seconds, 10) in _windows
+	_has_key(_window_col, format_int(rule.window_seconds, 10))
 	is_number(rule.max)
 	rule.max >= 0
 	rule.per in _scopes

@@ -144,13 +144,18 @@ _replica_numbers(params) if {
 # A rate limit applies when the requested action and tier match its filters; it counts
 # the applied actions matching the same filters in its window and scope, across every
 # playbook. Reaching the maximum denies the next one.
+#
+# Each filter narrows the rows once, outside the others, and a row is matched by lookups
+# and equality only: in regopy every function or builtin call per row costs more than
+# the whole loop without them.
 _rate_limits(c, rules, applied) := {_finding("rate_limit", reason) |
 	some rule in rules
 	c.action in object.get(rule, "actions", [c.action])
 	c.tier in object.get(rule, "tiers", [c.tier])
-	field := _scope_field[rule.per]
-	window := format_int(rule.window_seconds, 10)
-	used := _rate_used(rule, window, field, object.get(c, field, ""), applied)
+	col := _window_col[format_int(rule.window_seconds, 10)]
+	scoped := _in_scope(rule.per, c, applied)
+	matching := _with_tiers(object.get(rule, "tiers", null), _with_actions(object.get(rule, "actions", null), scoped))
+	used := sum([n | some g in matching; n := g[col]])
 	used >= rule.max
 	reason := concat("", [
 		"rate limit ", rule.name, ": ", format_int(used, 10), " applied in the last ",
@@ -158,20 +163,31 @@ _rate_limits(c, rules, applied) := {_finding("rate_limit", reason) |
 	])
 }
 
-# What an applied action must share with the request under a scope: nothing ("all"), its
-# service or its target. "all" names a field no action has, so both sides read "".
-_scope_field := {"all": "-", "service": "service", "target": "target"}
+# Where each window's count sits in an applied row (validate.rego): the windows, in
+# seconds as strings, the facts gatherer counts over. A rate limit names one of them.
+_window_col := {"60": 4, "300": 5, "900": 6, "3600": 7, "86400": 8}
 
-# regopy: a function argument used as a key inside a comprehension (g.counts[window]) acts
-# as a fresh variable and matches every key, so it is copied into the body first.
-_rate_used(rule, window, field, value, applied) := sum([n |
-	w := window
-	some g in applied
-	object.get(g, field, "") == value
-	g.action in object.get(rule, "actions", [g.action])
-	g.tier in object.get(rule, "tiers", [g.tier])
-	n := g.counts[w]
-])
+# The rows a rule's scope counts: all of them, the request's service's, or its target's.
+_in_scope("all", _, applied) := applied
+
+_in_scope("service", c, applied) := [g | some g in applied; g[1] == c.service]
+
+_in_scope("target", c, applied) := [g | some g in applied; g[2] == c.target]
+
+# A rule without an actions (tiers) filter counts every action (tier).
+_with_actions(null, rows) := rows
+
+_with_actions(actions, rows) := [g | some g in rows; allowed[g[0]]] if {
+	actions != null
+	allowed := {a: true | some a in actions}
+}
+
+_with_tiers(null, rows) := rows
+
+_with_tiers(tiers, rows) := [g | some g in rows; allowed[g[3]]] if {
+	tiers != null
+	allowed := {t: true | some t in tiers}
+}
 
 # The circuit breaker opens when the verified success rate of this action's last runs on
 # this service is below the threshold; open means approval or deny, as data says. Whole

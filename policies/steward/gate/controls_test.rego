@@ -134,9 +134,12 @@ _limits := [
 ]
 
 # Not named _group: a test helper named like a function of steward.gate crashes regopy.
-_applied(action, service, target, tier, counts) := {
-	"action": action, "service": service, "target": target, "tier": tier, "counts": counts,
-}
+# Counts are given by window ({"60": n, ...}) for readability and laid out as the row the
+# gatherer writes.
+_applied(action, service, target, tier, counts) := [
+	action, service, target, tier,
+	counts["60"], counts["300"], counts["900"], counts["3600"], counts["86400"],
+]
 
 _rated(changes, applied) := gate.decide(
 	_input_with(object.union(changes, {"stats": _stats_with({"applied": applied})})),

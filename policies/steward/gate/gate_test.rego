@@ -154,10 +154,7 @@ test_shipped_data_allows_warn_and_gates_critical_in_staging if {
 }
 
 test_shipped_data_limits_restarts if {
-	restarts := [{
-		"action": "demo.restart", "service": "demo", "target": "demo", "tier": "critical",
-		"counts": _counts(3),
-	}]
+	restarts := [["demo.restart", "demo", "demo", "critical", 3, 3, 3, 3, 3]]
 	d := gate.decide(
 		_input_with({
 			"action": "demo.restart", "tier": "critical", "parameters": {},

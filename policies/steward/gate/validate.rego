@@ -20,10 +20,6 @@ _object_fields := {"parameters", "incident", "stats"}
 
 _incident_fields := {"id", "service", "signal", "severity", "opened_by"}
 
-# The windows, in seconds, the facts gatherer counts applied actions over; a rate limit
-# names one of them (_valid_counts checks the same five).
-_windows := {"60", "300", "900", "3600", "86400"}
-
 # Times are RFC 3339 in UTC, written with +00:00 (regopy cannot parse a trailing Z),
 # and are compared as strings: in that one format string order is time order, and no
 # parsing means nothing can fail. OPA with strict builtin errors fails a whole evaluation
@@ -110,25 +106,23 @@ _invalid_stats(inp) := union({
 	},
 })
 
-# Applied actions grouped by action, service, target and tier, with how many were
-# applied in each window. The counts are summed, so each must be a number; the names are
-# only compared for equality, so they are not checked one by one (every check costs time
-# on every decision, and the gatherer writes them from typed rows).
+# Applied actions grouped by action, service, target and tier, one row each:
+# [action, service, target, tier, n60, n300, n900, n3600, n86400], where nW is how many
+# were applied in the last W seconds (_window_col). Rows rather than objects: every node
+# of the input costs time to hand to regopy and to read, and a row has a third of the
+# nodes. The counts are summed, so each must be a number; the names are only compared
+# for equality, so they are not checked one by one (every check costs time on every
+# decision, and the gatherer writes them from typed rows).
 _valid_applied(applied) if {
 	is_array(applied)
 	every g in applied {
-		_valid_counts(g.counts)
+		[_, _, _, _, n60, n300, n900, n3600, n86400] := g
+		is_number(n60)
+		is_number(n300)
+		is_number(n900)
+		is_number(n3600)
+		is_number(n86400)
 	}
-}
-
-# regopy: an `every` nested directly inside another is never true, so the inner checks
-# live in their own function (written out: a lookup by a literal key is the cheapest).
-_valid_counts(counts) if {
-	is_number(counts["60"])
-	is_number(counts["300"])
-	is_number(counts["900"])
-	is_number(counts["3600"])
-	is_number(counts["86400"])
 }
 
 # Verified outcomes of this action's recent runs on this service, newest first: 1 for a

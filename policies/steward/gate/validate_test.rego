@@ -67,7 +67,9 @@ test_missing_fact_is_invalid_input if {
 test_malformed_facts_are_invalid_input if {
 	bad := [
 		[{"applied": {}}, "stats.applied"],
-		[{"applied": [{"action": "a", "service": "s", "target": "t", "tier": "warn"}]}, "stats.applied"],
+		[{"applied": [["a", "s", "t", "warn"]]}, "stats.applied"],
+		[{"applied": [["a", "s", "t", "warn", 1, 1, 1, 1, 1, 1]]}, "stats.applied"],
+		[{"applied": [["a", "s", "t", "warn", 1, 1, "1", 1, 1]]}, "stats.applied"],
 		[{"applied": [{"action": "a", "service": "s", "target": "t", "tier": "warn", "counts": {"60": 1}}]}, "stats.applied"],
 		[{"verified": [true]}, "stats.verified"],
 		[{"kill_switch": {"reason": "x"}}, "stats.kill_switch"],
