@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from regopy import Bundle, Interpreter, LogLevel, RegoError
@@ -28,6 +29,9 @@ BUNDLE_QUERY = "decision := data.steward.gate.decision"
 DATA_PROBLEMS_QUERY = "problems := data.steward.gate.data_problems"
 DECISION_VAR = "decision"
 DATA_FILE = "data.json"
+# Load-time checks (the data check): compiled and run when a bundle loads, then left out
+# of the bundle that decides. regopy's per-call cost grows with everything in the bundle.
+CHECK_SUFFIX = "_check.rego"
 UNDEFINED = "undefined"
 
 _ERROR_HEAD = re.compile(r"\(error (\d+):")
@@ -172,12 +176,23 @@ class PolicyBundle:
         self.bundle = bundle
 
     @classmethod
-    def load(cls, policy_dir: Path | None = None, query: str = BUNDLE_QUERY) -> PolicyBundle:
+    def load(
+        cls,
+        policy_dir: Path | None = None,
+        query: str = BUNDLE_QUERY,
+        *,
+        with_checks: bool = False,
+    ) -> PolicyBundle:
         """Read, compile and smoke-test the policy in ``policy_dir``.
+
+        Every module is compiled together and the data check runs on that; the bundle
+        returned then answers ``query`` from every module except the load-time checks
+        (``*_check.rego``), unless ``with_checks``.
 
         Args:
             policy_dir: The policy directory; ``get_settings().policy_dir`` when omitted.
             query: The query the bundle answers; its ``decision`` variable is the result.
+            with_checks: Keep the load-time checks in the bundle (for queries using them).
 
         Raises:
             PolicyError: A file is unreadable, ``data.json`` is not a JSON object, a module
@@ -194,22 +209,43 @@ class PolicyBundle:
         modules = {name: data for name, data in contents.items() if name.endswith(".rego")}
         if not modules:
             raise PolicyError(f"{directory}: no .rego files")
-        builder = new_interpreter()
-        try:
-            for name, source in modules.items():
-                builder.add_module(name, source.decode())
-            if DATA_FILE in contents:
-                builder.add_data_json(_data_json(contents[DATA_FILE]))
-            bundle = builder.build(query)
-        except UnicodeDecodeError as exc:
-            raise PolicyError(f"{directory}: a .rego file is not UTF-8: {exc}") from exc
-        except RegoError as exc:
-            raise PolicyError(rego_error_message(str(exc), modules)) from exc
-        if not bundle.ok():
-            raise PolicyError(f"{directory}: regopy could not build the bundle")
+        data = _data_json(contents[DATA_FILE]) if DATA_FILE in contents else None
+        deciding = {
+            name: source
+            for name, source in modules.items()
+            if with_checks or not name.endswith(CHECK_SUFFIX)
+        }
+        everything = _compile(directory, modules, data, query)
+        bundle = everything.bundle
+        if len(deciding) < len(modules):
+            bundle = _compile(directory, deciding, data, query).bundle
         _smoke_test(bundle, modules)
-        _check_data(builder)
+        _check_data(everything.builder)
         return cls(directory, sorted(contents), bundle_sha256(contents), bundle)
+
+
+@dataclass
+class _Compiled:
+    builder: Interpreter
+    bundle: Bundle
+
+
+def _compile(directory: Path, modules: dict[str, bytes], data: str | None, query: str) -> _Compiled:
+    """Compile ``modules`` (and the data document) into a bundle answering ``query``."""
+    builder = new_interpreter()
+    try:
+        for name, source in modules.items():
+            builder.add_module(name, source.decode())
+        if data is not None:
+            builder.add_data_json(data)
+        bundle = builder.build(query)
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"{directory}: a .rego file is not UTF-8: {exc}") from exc
+    except RegoError as exc:
+        raise PolicyError(rego_error_message(str(exc), modules)) from exc
+    if not bundle.ok():
+        raise PolicyError(f"{directory}: regopy could not build the bundle")
+    return _Compiled(builder, bundle)
 
 
 def _data_json(raw: bytes) -> str:

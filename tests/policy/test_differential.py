@@ -53,7 +53,7 @@ class Engines:
     """Both engines loaded with the shipped policy, evaluating ``decide`` on any config."""
 
     def __init__(self) -> None:
-        self.regopy = PolicyBundle.load(POLICIES, query=QUERY)
+        self.regopy = PolicyBundle.load(POLICIES, query=QUERY, with_checks=True)
         self.opa = OpaPolicy(POLICIES)
         assert self.opa.problems == []
         self._local = threading.local()

@@ -64,6 +64,11 @@ _parameter_limits(params, bounds) := {_finding("parameter_limit", reason) |
 	some reason in _limit_violations(key, bounds[key], params)
 }
 
+# The parameter a bound limits: max_replicas and min_replicas bound replicas.
+_bounded_param(key) := trim_prefix(key, "max_") if startswith(key, "max_")
+
+_bounded_param(key) := trim_prefix(key, "min_") if startswith(key, "min_")
+
 _limit_violations(key, bound, params) := union({
 	{concat(" ", [param, "must be a number"]) |
 		param := _bounded_param(key)

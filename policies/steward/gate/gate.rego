@@ -5,7 +5,8 @@
 #   Everything is a function of the gate input (the call and the facts gathered from
 #   the app database) and the policy data, so tests call decide with literal values
 #   instead of `with` (which can crash regopy). The checks live beside this file:
-#   validate.rego (input shape), config.rego (data shape), controls.rego (kill switch,
+#   validate.rego (input shape), data_check.rego (data shape, checked at load),
+#   controls.rego (kill switch,
 #   freezes, rate limits, circuit breaker, blast radius, parameter limits) and
 #   approval.rego (who must approve, how many, and the escalation chain).
 package steward.gate
@@ -16,7 +17,7 @@ package steward.gate
 #   The gate's configuration, data.steward.config in data.json. It is one object read
 #   with one reference: data.steward as a whole contains this package (recursion), and
 #   in regopy every extra reference costs time on every decision. Its shape is checked
-#   once, when the bundle loads (data_problems), not on every decision.
+#   once, when the bundle loads (data_check.rego), not on every decision.
 config := data.steward.config
 
 # METADATA
@@ -33,29 +34,6 @@ default decision := {
 }
 
 decision := _decide_input(input, config)
-
-# METADATA
-# title: Data problems
-# description: >-
-#   What is wrong with the policy data, as "invalid data: <field>" strings. Loading a
-#   bundle and `steward policy check` refuse data with problems, so decisions need not
-#   check it again (in regopy that would double their cost).
-data_problems := _sorted({f.reason | some f in _invalid_data(_given_config)})
-
-default _given_config := {}
-
-_given_config := data.steward.config
-
-# METADATA
-# title: Decide
-# description: >-
-#   The decision for gate input inp under policy data d. Invalid data or input denies
-#   before anything else is looked at; then deny checks beat approval, and allow needs a
-#   tier whose data explicitly says no approval is needed.
-decide(inp, d) := _deny(problems) if {
-	problems := _invalid_data(d)
-	count(problems) > 0
-} else := _decide_input(inp, d)
 
 # The decision for data already known to be valid.
 _decide_input(inp, d) := _deny(problems) if {

@@ -116,12 +116,13 @@ _invalid_stats(inp) := union({
 _valid_applied(applied) if {
 	is_array(applied)
 	every g in applied {
-		[_, _, _, _, n60, n300, n900, n3600, n86400] := g
-		is_number(n60)
-		is_number(n300)
-		is_number(n900)
-		is_number(n3600)
-		is_number(n86400)
+		# Not a [_, ..., n86400] pattern: regopy reads every element of one, names too.
+		count(g) == 9
+		is_number(g[4])
+		is_number(g[5])
+		is_number(g[6])
+		is_number(g[7])
+		is_number(g[8])
 	}
 }
 

@@ -3,9 +3,35 @@
 # description: >-
 #   Malformed policy data denies with "invalid data: <field>". The bundle loader and
 #   `steward policy check` refuse data with problems (data_problems), so the decision
-#   path does not check it again; decide(input, data) does, for tests and what-ifs.
-#   The helpers it shares with input validation live in validate.rego.
+#   path does not check it again; decide(input, data) does, for tests. A `*_check.rego`
+#   module runs at load time only: the loader compiles it with the rest, then leaves it
+#   out of the bundle that decides, because in regopy every module in that bundle costs
+#   time on every decision. So nothing outside this file may use what it defines. The
+#   helpers it shares with input validation live in validate.rego.
 package steward.gate
+
+# METADATA
+# title: Data problems
+# description: >-
+#   What is wrong with the policy data, as "invalid data: <field>" strings. Loading a
+#   bundle and `steward policy check` refuse data with problems, so decisions need not
+#   check it again (in regopy that would double their cost).
+data_problems := _sorted({f.reason | some f in _invalid_data(_given_config)})
+
+default _given_config := {}
+
+_given_config := data.steward.config
+
+# METADATA
+# title: Decide
+# description: >-
+#   The decision for gate input inp under policy data d. Invalid data or input denies
+#   before anything else is looked at; then deny checks beat approval, and allow needs a
+#   tier whose data explicitly says no approval is needed.
+decide(inp, d) := _deny(problems) if {
+	problems := _invalid_data(d)
+	count(problems) > 0
+} else := _decide_input(inp, d)
 
 # Data is checked once at load, so there the full pattern is affordable.
 _time_pattern := `^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?\+00:00$`
@@ -290,7 +316,3 @@ _valid_bound(key, bound) if {
 	is_number(bound)
 	_bounded_param(key)
 }
-
-_bounded_param(key) := trim_prefix(key, "max_") if startswith(key, "max_")
-
-_bounded_param(key) := trim_prefix(key, "min_") if startswith(key, "min_")
