@@ -3,7 +3,7 @@
 # description: >-
 #   A missing or malformed input field or fact denies with "invalid input: <field>".
 #   Well-formed input, the common case, is recognised in one body; naming the bad fields
-#   one by one only happens when that fails. config.rego does the same for policy data.
+#   one by one only happens when that fails. data_check.rego does the same for policy data.
 package steward.gate
 
 # Engine differences shaped the helpers below. `not f(x.missing)` is true in regopy but
@@ -25,7 +25,7 @@ _incident_fields := {"id", "service", "signal", "severity", "opened_by"}
 # parsing means nothing can fail. OPA with strict builtin errors fails a whole evaluation
 # on a time it cannot parse, and a regex costs a tenth of a millisecond per call in
 # regopy, so input times get a cheap shape check; they come from the workflow clock and
-# the gatherer. Data times get the full pattern (config.rego).
+# the gatherer. Data times get the full pattern (data_check.rego).
 _valid_time(t) if {
 	is_string(t)
 	count(t) >= 25
