@@ -17,7 +17,12 @@ from temporalio import activity
 
 from activities.ledger.writer import LedgerWriter
 from activities.records.facts import note_applied, note_outcome
-from activities.records.ledger_events import approval_drafts, incident_drafts, step_drafts
+from activities.records.ledger_events import (
+    approval_drafts,
+    incident_drafts,
+    incident_opening,
+    step_drafts,
+)
 from activities.records.write_lock import record_write_lock
 from activities.types import ApprovalRecord, IncidentRecord, StepRecord
 from api.core.audit_ledger import EntryDraft, lock_ledger
@@ -85,15 +90,9 @@ class RecordActivities:
             changes["outcome"] = rec.outcome
         if connection.execute(_FIND_INCIDENT, {"incident_id": rec.id}).first() is None:
             row = {
+                **incident_opening(rec),
                 "id": rec.id,
-                "service": rec.service,
-                "signal": rec.signal,
-                "severity": rec.severity,
-                "playbook": rec.playbook,
-                "mode": rec.mode,
-                "opened_by": rec.opened_by,
                 "window_start": parse_time(rec.window_start),
-                "summary": rec.summary,
                 "created_at": now,
             }
             connection.execute(_INSERT_INCIDENT, {**row, **changes})

@@ -34,6 +34,20 @@ def _reversible(actuator: str) -> bool | None:
         return None
 
 
+def incident_opening(rec: IncidentRecord) -> dict[str, Any]:
+    """What an incident was opened with: its ledger entry's payload and its row's columns."""
+    return {
+        "service": rec.service,
+        "signal": rec.signal,
+        "severity": rec.severity,
+        "playbook": rec.playbook,
+        "mode": rec.mode,
+        "opened_by": rec.opened_by,
+        "window_start": rec.window_start,
+        "summary": rec.summary,
+    }
+
+
 def incident_drafts(rec: IncidentRecord) -> list[EntryDraft]:
     """The incident's opening (every time: the key keeps one) and, at the end, its outcome."""
     drafts = [
@@ -42,16 +56,7 @@ def incident_drafts(rec: IncidentRecord) -> list[EntryDraft]:
             f"{rec.id}::opened",
             "opened",
             None,
-            {
-                "service": rec.service,
-                "signal": rec.signal,
-                "severity": rec.severity,
-                "playbook": rec.playbook,
-                "mode": rec.mode,
-                "opened_by": rec.opened_by,
-                "window_start": rec.window_start,
-                "summary": rec.summary,
-            },
+            incident_opening(rec),
         )
     ]
     if rec.outcome is not None:

@@ -71,6 +71,11 @@ async def schedule_missing(env: WorkflowEnvironment, name: str) -> bool:
     return False
 
 
+async def create(api: httpx.AsyncClient, name: str, headers: dict[str, str]) -> None:
+    """Create the monitor ``name`` (the default body) and check it was created."""
+    assert (await api.post("/api/v1/monitors", json=body(name), headers=headers)).status_code == 201
+
+
 def as_(key: str) -> dict[str, str]:
     return {"X-API-Key": key}
 
@@ -142,9 +147,7 @@ async def test_pause_replace_resume_and_delete_keep_the_schedule_in_step(
     name = monitor_names("errors")
     headers = as_(api_keys["engineer"])
     async with httpx.AsyncClient(base_url=api_url, timeout=30) as api:
-        assert (
-            await api.post("/api/v1/monitors", json=body(name), headers=headers)
-        ).status_code == 201
+        await create(api, name, headers)
         paused = await api.post(f"/api/v1/monitors/{name}/pause", headers=headers)
         assert paused.status_code == 200 and paused.json()["paused"] is True
         assert (await describe(temporal_env, name)).schedule.state.paused
@@ -260,9 +263,7 @@ async def test_a_monitor_reads_without_temporal_and_changes_need_it(
     name = monitor_names("offline")
     headers = as_(api_keys["engineer"])
     async with httpx.AsyncClient(base_url=api_url, timeout=30) as api:
-        assert (
-            await api.post("/api/v1/monitors", json=body(name), headers=headers)
-        ).status_code == 201
+        await create(api, name, headers)
     # A second API process whose Temporal is down: nothing listens on its address.
     closed = f"127.0.0.1:{free_port()}"
     monkeypatch.setenv("STEWARD_TEMPORAL_ADDRESS", closed)

@@ -159,7 +159,8 @@ _rate_limits(c, rules, applied) := {_finding("rate_limit", reason) |
 	c.tier in object.get(rule, "tiers", [c.tier])
 	col := _window_col[format_int(rule.window_seconds, 10)]
 	scoped := _in_scope(rule.per, c, applied)
-	matching := _with_tiers(object.get(rule, "tiers", null), _with_actions(object.get(rule, "actions", null), scoped))
+	actions := _with_values(object.get(rule, "actions", null), 0, scoped)
+	matching := _with_values(object.get(rule, "tiers", null), 3, actions)
 	used := sum([n | some g in matching; n := g[col]])
 	used >= rule.max
 	reason := concat("", [
@@ -179,19 +180,14 @@ _in_scope("service", c, applied) := [g | some g in applied; g[1] == c.service]
 
 _in_scope("target", c, applied) := [g | some g in applied; g[2] == c.target]
 
-# A rule without an actions (tiers) filter counts every action (tier).
-_with_actions(null, rows) := rows
+# The rows whose column col (0 the action, 3 the tier) is one of values; a rule without
+# that filter (null) keeps every row. regopy: col is copied into the comprehension
+# because a function argument used as a key there matches every key.
+_with_values(null, _, rows) := rows
 
-_with_actions(actions, rows) := [g | some g in rows; allowed[g[0]]] if {
-	actions != null
-	allowed := {a: true | some a in actions}
-}
-
-_with_tiers(null, rows) := rows
-
-_with_tiers(tiers, rows) := [g | some g in rows; allowed[g[3]]] if {
-	tiers != null
-	allowed := {t: true | some t in tiers}
+_with_values(values, col, rows) := [g | i := col; some g in rows; allowed[g[i]]] if {
+	values != null
+	allowed := {v: true | some v in values}
 }
 
 # The circuit breaker opens when the verified success rate of this action's last runs on
