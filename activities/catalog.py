@@ -14,6 +14,8 @@ from activities.actuators.activities import ActuatorActivities
 from activities.deliveries.activities import DeliveryActivities
 from activities.detection.activities import MonitorScoring
 from activities.incidents.activities import IncidentOpener
+from activities.incidents.alerts import IncidentAlerts
+from activities.incidents.sweep_activity import IncidentSweeper
 from activities.ledger.simulation import SimulationActivities
 from activities.ledger.writer import LedgerWriter
 from activities.policy.engine import PolicyEngine
@@ -44,7 +46,8 @@ def build_activities(
         client: Temporal client, for activities that open incidents.
     """
     signer = DecisionSigner(settings.resolved_signing_key())
-    ledger = LedgerWriter(engine, ledger_signer(settings), lambda: _policy_dir(policy))
+    ledger_key = ledger_signer(settings)
+    ledger = LedgerWriter(engine, ledger_key, lambda: _policy_dir(policy))
     records = RecordActivities(engine, ledger)
     gate = GateActivities(
         policy, signer, settings, make_facts_gatherer(engine), WhatIfEngines(engine), records
@@ -63,11 +66,13 @@ def build_activities(
         records.record_incident,
         records.record_step,
         records.record_approval,
+        IncidentAlerts(ledger).alert,
         simulation.recorded_gates,
         simulation.evaluate_policy,
         simulation.record_simulation,
         opener.open_or_attach,
         opener.outcome,
+        IncidentSweeper(client, engine, ledger_key).sweep,
         BreachPrediction(settings, http, engine).predict,
         deliveries.triage,
         deliveries.advise,

@@ -26,6 +26,7 @@ from api.routes import (
     signals,
     slack,
     slack_links,
+    sweep,
 )
 from api.slack.notifier import SlackNotifier, make_web_client
 
@@ -66,7 +67,8 @@ def create_app() -> FastAPI:
     app.state.rate_limiter = TokenBucketLimiter(
         settings.rate_limit_per_minute, settings.rate_limit_burst
     )
-    for module in (health, incidents, approvals, keys, refusals, slack_links, slack, audit):
+    # The sweep's fixed path comes before the incidents router's /{incident_id}.
+    for module in (health, sweep, incidents, approvals, keys, refusals, slack_links, slack, audit):
         app.include_router(guarded(module.router))
     app.include_router(guarded(policy.router))
     app.include_router(guarded(monitors.router))

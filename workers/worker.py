@@ -23,8 +23,10 @@ from activities.catalog import build_activities
 from activities.policy.engine import EmbeddedPolicyEngine, PolicyEngine
 from api.core.db import get_engine
 from api.core.settings import Settings, get_settings
+from api.core.sweep_schedule import ensure_sweep_schedule
 from api.core.temporal import connect
 from workflows.registry import WORKFLOWS
+from workflows.run_guard import PLAYBOOK_BUG_TYPES
 
 logger = logging.getLogger("steward.worker")
 
@@ -32,7 +34,9 @@ logger = logging.getLogger("steward.worker")
 # workflow's sandbox (that re-import dominated worker CPU). Playbooks stay sandboxed.
 FRAMEWORK_MODULES = (
     "workflows.playbook",
+    "workflows.playbook_params",
     "workflows.recording",
+    "workflows.run_guard",
     "workflows.types",
     "workflows.approval_state",
     "activities",
@@ -87,6 +91,9 @@ def build_worker(
         workflows=workflows,
         activities=build_activities(settings, engine, http, policy, client),
         workflow_runner=workflow_runner(),
+        # A bug raised out of a workflow fails its run (and the sweeper closes its incident)
+        # instead of retrying the workflow task forever.
+        workflow_failure_exception_types=PLAYBOOK_BUG_TYPES,
         # Record activities use the synchronous database API: give them threads.
         activity_executor=ThreadPoolExecutor(max_workers=64),
         max_concurrent_activities=64,
@@ -110,6 +117,7 @@ async def run(settings: Settings) -> None:
         worker = build_worker(client, settings, get_engine(), http, EmbeddedPolicyEngine())
         async with worker:
             logger.info("worker polling task queue %s", settings.task_queue)
+            await ensure_sweep_schedule(client, settings)
             await stop.wait()
 
 

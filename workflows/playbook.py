@@ -11,20 +11,26 @@ A playbook is an ordinary Temporal workflow::
         async def remediate(self, incident: IncidentInput) -> None:
             await self.act("demo.scale", {"service": incident.service, "replicas": 8})
             await self.verify("demo.p95_below", {"service": incident.service, "threshold_ms": 200})
+
+A playbook declares its parameters as ``params_model`` (a model from
+``workflows.playbook_params``) and reads them, checked and typed, with :meth:`params_as`.
 """
 
 from __future__ import annotations
 
+import asyncio
 from abc import abstractmethod
 from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
     from activities.types import (
         ActuatorCall,
         Authorization,
@@ -37,13 +43,15 @@ with workflow.unsafe.imports_passed_through():
         VerifyRequest,
         VerifyResult,
     )
+    from workflows.playbook_params import NoParams, PlaybookParams, describe_errors, param_errors
 
 from workflows.approval_state import PendingApproval
-from workflows.recording import PlaybookRecords
+from workflows.run_guard import InFlightApply, RunGuard
 from workflows.types import ApprovalDecision, Evidence, IncidentInput, PlaybookOutcome
 
 # Errors an actuator raises that retrying cannot fix.
 NON_RETRYABLE = ["Unauthorized", "InvalidParameters", "UnknownName", "IrreversibleError"]
+ParamsT = TypeVar("ParamsT", bound="PlaybookParams")
 
 
 def failure_message(err: Exception) -> str:
@@ -76,8 +84,15 @@ class AppliedAction:
     authorization: Authorization | None
 
 
-class Playbook(PlaybookRecords):
-    """Base class of every playbook workflow. Subclasses implement :meth:`remediate`."""
+class Playbook(RunGuard):
+    """Base class of every playbook workflow. Subclasses implement :meth:`remediate`.
+
+    Subclasses may set ``params_model`` (their parameter schema, checked when the incident
+    opens and when the run starts) and ``deadline_seconds`` (overrides the opener's
+    ``STEWARD_INCIDENT_DEADLINE_SECONDS``).
+    """
+
+    params_model: type[PlaybookParams] = NoParams
 
     snapshot_timeout = timedelta(seconds=30)
     apply_timeout = timedelta(seconds=30)
@@ -97,6 +112,7 @@ class Playbook(PlaybookRecords):
         self._plan: list[dict[str, Any]] = []
         self._status = "open"
         self._evidence: list[Evidence] = []
+        self._params: PlaybookParams | None = None
 
     @abstractmethod
     async def remediate(self, incident: IncidentInput) -> None:
@@ -144,23 +160,34 @@ class Playbook(PlaybookRecords):
 
     # ---- the run --------------------------------------------------------------------------
     async def execute(self, incident: IncidentInput) -> PlaybookOutcome:
-        """Run :meth:`remediate`, compensate on failure, and record the outcome."""
+        """Check the params, run :meth:`remediate` within the deadline, record the outcome.
+
+        A failure after an apply compensates: a failed verification or actuator, an
+        unexpected exception in playbook code, the deadline passing (see ``RunGuard``).
+        """
         self._incident = incident
         for evidence in incident.evidence:
             self.attach_evidence(evidence)
         self._record_incident("running", opening=True)
         try:
-            await self.remediate(incident)
-            outcome = PlaybookOutcome("resolved", "remediation verified")
-        except PlaybookStopped as stop:
-            outcome = PlaybookOutcome(stop.status, stop.reason)
-        except RemediationFailed as failure:
-            outcome = await self._compensate(str(failure))
+            # Checked again here: a run started directly through Temporal skipped the opener.
+            self._params = self.params_model.model_validate(incident.params)
+        except ValidationError as exc:
+            reason = f"invalid parameters: {describe_errors(param_errors(exc))}"
+            outcome = PlaybookOutcome("failed", reason)
+        else:
+            outcome = await self._run_guarded(incident)
         outcome.applied = [{"step": a.step, "actuator": a.actuator} for a in self._applied]
         outcome.plan = self._plan
         self._record_incident(outcome.status, asdict(outcome))
         await self._flush_records()
         return outcome
+
+    def params_as(self, model: type[ParamsT]) -> ParamsT:
+        """The incident's params, checked against ``params_model`` (which must be ``model``)."""
+        if not isinstance(self._params, model):
+            raise TypeError(f"{type(self).__name__}.params_model is not {model.__name__}")
+        return self._params
 
     async def act(self, actuator: str, params: dict[str, Any]) -> dict[str, Any]:
         """Gate, (await approval,) snapshot, apply and record one actuator call.
@@ -195,6 +222,7 @@ class Playbook(PlaybookRecords):
             self._record_step(record, status="planned", result=planned)
             return planned
         authorization = gate.authorization
+        self._current_record = record
         if decision.outcome == "approval_required":
             authorization = await self._await_approval(record, gate)
         call = ActuatorCall(step, actuator, params, authorization)
@@ -213,7 +241,7 @@ class Playbook(PlaybookRecords):
                     start_to_close_timeout=self.snapshot_timeout,
                     retry_policy=self.apply_retry,
                 )
-            result = await workflow.execute_activity(
+            applying = workflow.start_activity(
                 "steward.apply",
                 replace(call, record=replace(record, before=before)),
                 result_type=dict,
@@ -221,13 +249,18 @@ class Playbook(PlaybookRecords):
                 heartbeat_timeout=self.apply_heartbeat,
                 retry_policy=self.apply_retry,
             )
+            applied = AppliedAction(step, actuator, params, before, gate.reversible, authorization)
+            self._in_flight = InFlightApply(applying, applied)
+            # Shielded: a deadline cancels the run but lets the apply finish, so its
+            # compensation knows whether it happened.
+            result = await asyncio.shield(applying)
         except (ActivityError, ApplicationError) as err:
             message = f"{actuator} failed: {failure_message(err)}"
             self._record_step(record, status="failed", error=message)
             raise RemediationFailed(message) from err
-        self._applied.append(
-            AppliedAction(step, actuator, params, before, gate.reversible, authorization)
-        )
+        finally:
+            self._in_flight = None
+        self._applied.append(applied)
         return result
 
     async def verify(

@@ -5,6 +5,7 @@ from temporalio import workflow
 from workflows.delivery_watch import DeliveryWatch
 from workflows.detection import Detection
 from workflows.forecast import Forecast
+from workflows.incident_sweep import IncidentSweep
 from workflows.playbooks import PLAYBOOKS
 from workflows.replay_advice import ReplayAdvisor
 from workflows.simulation import PolicySimulation
@@ -32,5 +33,6 @@ WORKFLOWS: dict[str, type] = {
         DeliveryWatch,
         TriageDeliveries,
         ReplayAdvisor,
+        IncidentSweep,
     ),
 }

@@ -46,6 +46,8 @@ class IncidentInput:
         evidence: What opened the incident (detector explanations, alerts), if anything.
         what_if_bundle: In simulate mode only: the sha256 of an archived policy bundle the
             gate decides with instead of the running one (what-if re-plans).
+        deadline_seconds: Seconds the run may take before it ends as ``failed``, compensated
+            and alerted; None takes the playbook's own deadline (see ``Playbook``).
     """
 
     service: str
@@ -58,6 +60,7 @@ class IncidentInput:
     summary: str | None = None
     evidence: list[Evidence] = field(default_factory=list)
     what_if_bundle: str | None = None
+    deadline_seconds: float | None = None
 
 
 @dataclass
@@ -83,6 +86,7 @@ class PlaybookOutcome:
         irreversible: Applied actions compensation could not reverse.
         compensation_failures: Undo steps that failed, with the error.
         plan: In simulate mode, what each action would have done.
+        alerts: Alerts the run raised for operators (e.g. its deadline passed).
     """
 
     status: str
@@ -92,3 +96,4 @@ class PlaybookOutcome:
     irreversible: list[str] = field(default_factory=list)
     compensation_failures: list[str] = field(default_factory=list)
     plan: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)

@@ -12,7 +12,7 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
 from activities.incidents.types import OpenRequest, OpenResult
-from api.core.incidents import UnknownPlaybookError, open_incident
+from api.core.incidents import InvalidParamsError, UnknownPlaybookError, open_incident
 from api.core.settings import Settings
 from api.schemas import IncidentCreate
 
@@ -36,7 +36,8 @@ class IncidentOpener:
         evidence (same ``dedup_key``) once.
 
         Raises:
-            ApplicationError: Non-retryable, when the playbook or service is unknown.
+            ApplicationError: Non-retryable, when the playbook or service is unknown or the
+                params do not match the playbook's schema (no run starts).
         """
         body = IncidentCreate(
             service=request.service,
@@ -52,7 +53,7 @@ class IncidentOpener:
                 row, created = await open_incident(
                     self._client, session, self._settings, body, request.opened_by, request.evidence
                 )
-            except (UnknownPlaybookError, KeyError) as exc:
+            except (UnknownPlaybookError, InvalidParamsError, KeyError) as exc:
                 message = str(exc.args[0] if exc.args else exc)
                 raise ApplicationError(message, type="BadIncident", non_retryable=True) from exc
             return OpenResult(row.id, created, row.status)

@@ -1,4 +1,4 @@
-"""Input and result of the open-or-attach activity."""
+"""Inputs and results of the incident activities: open-or-attach, alert, sweep."""
 
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,3 +57,58 @@ class OpenResult:
     incident_id: str
     created: bool
     status: str
+
+
+@dataclass(kw_only=True)
+class IncidentAlert:
+    """Something an operator must look at now, raised by a run (e.g. its deadline passed).
+
+    Attributes:
+        incident_id: The incident the alert is about.
+        kind: What happened, e.g. ``deadline_passed``; one alert per incident and kind.
+        message: One line for operators.
+        details: Facts behind it (deadline, applied and compensated steps, ...).
+    """
+
+    incident_id: str
+    kind: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class SweepFinding:
+    """One incident row whose workflow is no longer running.
+
+    Attributes:
+        incident_id: The incident (and workflow) id.
+        row_status: What the row said.
+        workflow_status: ``completed``, ``failed``, ``terminated``, ``timed_out``,
+            ``canceled``, ``continued_as_new`` or ``missing`` (no such workflow).
+        final_status: The status a repair sets.
+        reason: Why, for operators.
+        repaired: Whether this sweep wrote the row (False in a report, or when the row
+            moved on meanwhile).
+    """
+
+    incident_id: str
+    row_status: str
+    workflow_status: str
+    final_status: str
+    reason: str
+    repaired: bool = False
+
+
+@dataclass(kw_only=True)
+class SweepRequest:
+    """One sweep: report, or also repair; at most ``limit`` rows, oldest first."""
+
+    repair: bool = False
+    limit: int = 500
+
+
+@dataclass(kw_only=True)
+class SweepReport:
+    """What a sweep found (and repaired)."""
+
+    findings: list[SweepFinding] = field(default_factory=list)

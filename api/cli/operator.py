@@ -26,8 +26,15 @@ def _list_incidents(api: ApiClient, status: str | None, service: str | None) -> 
     return list(api.request("GET", "/api/v1/incidents", params=params))
 
 
+incidents_app = typer.Typer(
+    help="List incidents, newest first (--watch keeps the list current); 'sweep' finds stale rows."
+)
+
+
+@incidents_app.callback(invoke_without_command=True)
 @api_command
 def incidents(
+    ctx: typer.Context,
     status: Annotated[str | None, typer.Option(help="Only this status, e.g. running.")] = None,
     service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
     watch: Annotated[bool, typer.Option("--watch", help="Refresh until Ctrl-C.")] = False,
@@ -40,6 +47,8 @@ def incidents(
     as_json: JsonOption = False,
 ) -> None:
     """List incidents, newest first (--watch keeps the list current)."""
+    if ctx.invoked_subcommand is not None:
+        return
     api = connect()
     if not watch:
         found = _list_incidents(api, status, service)
@@ -131,7 +140,36 @@ def reject(
     _decide(approval_id, "reject", comment)
 
 
+@incidents_app.command("sweep")
+@api_command
+def sweep(
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Make the rows final and record it in the ledger.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Find incident rows whose workflow has ended or is gone while the row says it runs (admins).
+
+    Without --repair only reports. The same sweep repairs on its own every
+    STEWARD_INCIDENT_SWEEP_SECONDS.
+    """
+    found = connect().request("POST" if repair else "GET", "/api/v1/incidents/sweep")
+    if as_json:
+        _print_json(found)
+        return
+    if not found["findings"]:
+        typer.echo("No stale incident rows.")
+        return
+    for f in found["findings"]:
+        verb = "repaired" if f["repaired"] else ("left" if repair else "would become")
+        typer.echo(
+            f"{f['incident_id']}: {f['row_status']} (workflow {f['workflow_status']}) "
+            f"{verb} {f['final_status']}: {f['reason']}"
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Add the operator commands to ``app``."""
-    for command in (incidents, incident, approvals, approve, reject):
+    app.add_typer(incidents_app, name="incidents")
+    for command in (incident, approvals, approve, reject):
         app.command()(command)

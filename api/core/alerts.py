@@ -19,7 +19,12 @@ from sqlmodel import Session
 from temporalio.client import Client
 
 from api.alert_schemas import AlertmanagerAlert, AlertmanagerWebhook, AlertResult
-from api.core.incidents import UnknownPlaybookError, attach_evidence, open_incident
+from api.core.incidents import (
+    InvalidParamsError,
+    UnknownPlaybookError,
+    attach_evidence,
+    open_incident,
+)
 from api.core.settings import Settings
 from api.detection_models import AlertState
 from api.models import utcnow
@@ -169,7 +174,7 @@ async def _firing(
     try:
         body = incident_body(alert, settings)
         row, created = await open_incident(client, session, settings, body, principal, evidence)
-    except (AlertMappingError, UnknownPlaybookError, KeyError) as exc:
+    except (AlertMappingError, UnknownPlaybookError, InvalidParamsError, KeyError) as exc:
         _save_state(session, alert, None)
         return _result(alert, "error", error=str(exc.args[0] if exc.args else exc))
     _save_state(session, alert, row.id)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowFailureError
@@ -17,12 +19,42 @@ from api.core.settings import Settings
 from api.detection_models import IncidentEvidence
 from api.models import Incident
 from api.schemas import IncidentCreate
+from workflows.playbook_params import describe_errors, param_errors
 from workflows.playbooks import PLAYBOOKS
 from workflows.types import Evidence, IncidentInput
 
 
 class UnknownPlaybookError(LookupError):
     """The request names a playbook that is not registered."""
+
+
+class InvalidParamsError(ValueError):
+    """The params do not match the playbook's schema; ``errors`` name each field.
+
+    Attributes:
+        errors: ``{"loc", "msg", "type"}`` per problem, ``loc`` the path inside ``params``.
+    """
+
+    def __init__(self, playbook: str, errors: list[dict[str, Any]]) -> None:
+        super().__init__(f"invalid parameters for playbook {playbook}: {describe_errors(errors)}")
+        self.errors = errors
+
+
+def check_params(playbook: str, params: dict[str, Any]) -> None:
+    """Check ``params`` against the schema of the registered playbook ``playbook``.
+
+    Raises:
+        InvalidParamsError: Naming each bad field.
+    """
+    try:
+        PLAYBOOKS[playbook].params_model.model_validate(params)
+    except ValidationError as exc:
+        raise InvalidParamsError(playbook, param_errors(exc)) from None
+
+
+def deadline_of(playbook: str, settings: Settings) -> float:
+    """Seconds an incident's run may take: the playbook's own deadline, else the setting."""
+    return PLAYBOOKS[playbook].deadline_seconds or settings.incident_deadline_seconds
 
 
 def window_start(now: datetime, window_seconds: int) -> datetime:
@@ -104,9 +136,15 @@ async def open_incident(
 
     Returns:
         The incident row and whether it was newly opened.
+
+    Raises:
+        UnknownPlaybookError: No such playbook.
+        InvalidParamsError: The params do not match the playbook's schema; nothing started.
+        KeyError: Unknown service, naming the known ones.
     """
     known_playbook(body.playbook)
     settings.target_url(body.service)  # raises KeyError naming the known services
+    check_params(body.playbook, body.params)
     start = window_start(datetime.now(UTC), settings.incident_window_seconds)
     ident = incident_id(body.service, body.signal, body.mode, start)
     existing = session.get(Incident, ident)
@@ -114,6 +152,7 @@ async def open_incident(
         if evidence is not None:
             await attach_evidence(client, session, ident, evidence)
         return existing, False
+    deadline = deadline_of(body.playbook, settings)
     workflow_input = IncidentInput(
         body.service,
         body.signal,
@@ -124,6 +163,7 @@ async def open_incident(
         body.params,
         body.summary,
         [evidence] if evidence is not None else [],
+        deadline_seconds=deadline,
     )
     created = True
     try:
@@ -138,6 +178,10 @@ async def open_incident(
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             start_signal="attach_evidence" if evidence is not None else None,
             start_signal_args=[evidence] if evidence is not None else [],
+            # A backstop beyond the run's own deadline, for a run that cannot even compensate.
+            execution_timeout=timedelta(
+                seconds=deadline + settings.incident_deadline_grace_seconds
+            ),
         )
     except WorkflowAlreadyStartedError:
         created = False  # the same fingerprint ran to completion in this window

@@ -19,7 +19,12 @@ from activities.prediction.activities import ForecastConfigError, prediction_set
 from activities.sources.base import SourceConfigError
 from activities.sources.registry import validate_source
 from api.core import monitor_schedules as schedules
-from api.core.incidents import UnknownPlaybookError, known_playbook
+from api.core.incidents import (
+    InvalidParamsError,
+    UnknownPlaybookError,
+    check_params,
+    known_playbook,
+)
 from api.core.settings import Settings
 from api.detection_models import Monitor
 from api.monitor_schemas import MonitorCreate, MonitorFields, MonitorUpdate
@@ -86,6 +91,16 @@ def validate_fields(
             detector = validate_detector(fields.detector)
         except DetectorConfigError as exc:
             raise MonitorInputError(("detector", *exc.field.split(".")), exc.message) from None
+    if fields.kind == "deliveries" and "params" in fields.detector:
+        # delivery_watch passes these to every incident it opens: check them now, not then.
+        params = fields.detector["params"]
+        if not isinstance(params, dict):
+            raise MonitorInputError(("detector", "params"), "must be an object")
+        try:
+            check_params(fields.playbook, params)
+        except InvalidParamsError as exc:
+            first = exc.errors[0]
+            raise MonitorInputError(("detector", "params", *first["loc"]), first["msg"]) from None
     if fields.kind == "forecast":
         try:
             prediction_settings(fields.detector)

@@ -39,6 +39,8 @@ class Permission(StrEnum):
     SIGNALS_INGEST = "signals:ingest"
     # Webhook-delivery triage and the replay advisor (read-only).
     DELIVERIES_READ = "deliveries:read"
+    # Sweeping incident rows whose run has ended (admins): report and repair.
+    INCIDENTS_SWEEP = "incidents:sweep"
 
 
 # Routes that take no API key, with why. Slack's routes authenticate by request signature.

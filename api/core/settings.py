@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         opa_timeout_seconds: Timeout of one decision request to the OPA server.
         opa_retries: Retries of a decision request that could not connect or got a 5xx.
         incident_window_seconds: Width of the fingerprint window for incident ids.
+        incident_deadline_seconds: How long an incident's run may take before it ends
+            ``failed``, compensated and alerted (a playbook's ``deadline_seconds`` overrides).
+        incident_deadline_grace_seconds: Beyond the deadline, the run's Temporal execution
+            timeout: a backstop for a run that cannot even compensate.
+        incident_sweep_seconds: How often the sweeper closes incident rows whose workflow
+            has ended (or is gone) while the row still says it runs.
         http_timeout_seconds: Timeout for actuator HTTP calls.
         temporal_bin: Explicit ``temporal`` CLI path; when unset, looked up on PATH, then
             next to the running Python.
@@ -99,6 +105,9 @@ class Settings(BaseSettings):
     opa_timeout_seconds: float = Field(default=2.0, gt=0)
     opa_retries: int = Field(default=1, ge=0)
     incident_window_seconds: int = 900
+    incident_deadline_seconds: float = Field(default=6 * 3600.0, ge=1, le=30 * 86_400)
+    incident_deadline_grace_seconds: float = Field(default=300.0, ge=1, le=86_400)
+    incident_sweep_seconds: int = Field(default=300, ge=10, le=86_400)
     http_timeout_seconds: float = 10.0
     temporal_bin: Path | None = None
     max_body_bytes: int = Field(default=1_048_576, ge=1)

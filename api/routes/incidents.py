@@ -5,10 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi.exceptions import RequestValidationError
 from sqlmodel import col, select
 
 from api.core.evidence import evidence_in
-from api.core.incidents import UnknownPlaybookError, open_incident, wait_for_simulation
+from api.core.incidents import (
+    InvalidParamsError,
+    UnknownPlaybookError,
+    open_incident,
+    wait_for_simulation,
+)
 from api.core.permissions import Permission
 from api.core.settings import get_settings
 from api.deps import ClientDep, PrincipalDep, SessionDep, allow
@@ -42,9 +48,17 @@ async def create_incident(
     client: ClientDep,
     principal: PrincipalDep,
 ) -> IncidentOpened:
-    """Open an incident and start its playbook; a duplicate returns the open one (200)."""
+    """Open an incident and start its playbook; a duplicate returns the open one (200).
+
+    ``params`` are checked against the playbook's schema (``GET /api/v1/playbooks``): a bad
+    value is answered 422 naming the field, and no run starts.
+    """
     try:
         row, created = await open_incident(client, session, get_settings(), body, principal.name)
+    except InvalidParamsError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", "params", *e["loc"])} for e in exc.errors]
+        ) from exc
     except UnknownPlaybookError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     except KeyError as exc:

@@ -29,6 +29,8 @@ EXPECTED_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/incidents"): Permission.INCIDENTS_READ,
     ("POST", "/api/v1/incidents"): Permission.INCIDENTS_OPEN,
     ("GET", "/api/v1/incidents/{incident_id}"): Permission.INCIDENTS_READ,
+    ("GET", "/api/v1/incidents/sweep"): Permission.INCIDENTS_SWEEP,
+    ("POST", "/api/v1/incidents/sweep"): Permission.INCIDENTS_SWEEP,
     ("GET", "/api/v1/approvals"): Permission.APPROVALS_READ,
     ("POST", "/api/v1/approvals/{approval_id}/decision"): Permission.APPROVALS_DECIDE,
     ("GET", "/api/v1/keys"): Permission.KEYS_MANAGE,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from temporalio import workflow
 
 from workflows.playbook import Playbook
@@ -35,4 +38,72 @@ class UnknownActuator(Playbook):
         await self.act("demo.reboot_datacenter", {})
 
 
-TEST_PLAYBOOKS = [Compensating, UnknownActuator]
+@workflow.defn(name="test_apply_then_bug")
+class ApplyThenBug(Playbook):
+    """Scales out, then hits a bug (a KeyError) in its own code."""
+
+    @workflow.run
+    async def run(self, incident: IncidentInput) -> PlaybookOutcome:
+        return await self.execute(incident)
+
+    async def remediate(self, incident: IncidentInput) -> None:
+        await self.act("demo.scale", {"replicas": 6})
+        settings: dict[str, Any] = {}
+        await self.act("demo.scale", {"replicas": settings["replicas"]})
+
+
+@workflow.defn(name="test_apply_then_nondeterminism")
+class ApplyThenNondeterminism(Playbook):
+    """Scales out, then reads the wall clock: the sandbox refuses (a workflow task failure)."""
+
+    @workflow.run
+    async def run(self, incident: IncidentInput) -> PlaybookOutcome:
+        return await self.execute(incident)
+
+    async def remediate(self, incident: IncidentInput) -> None:
+        await self.act("demo.scale", {"replicas": 6})
+        await self.act("demo.scale", {"replicas": datetime.now().minute % 5 + 1})
+
+
+@workflow.defn(name="test_apply_then_wait")
+class ApplyThenWait(Playbook):
+    """Scales out, then asks for a restart (critical: waits for an approval nobody gives)."""
+
+    @workflow.run
+    async def run(self, incident: IncidentInput) -> PlaybookOutcome:
+        return await self.execute(incident)
+
+    async def remediate(self, incident: IncidentInput) -> None:
+        await self.act("demo.scale", {"replicas": 6})
+        await self.act("demo.restart", {})
+
+
+@workflow.defn(name="test_apply_then_broken_signal")
+class ApplyThenBrokenSignal(Playbook):
+    """Scales out, then waits; its ``explode`` signal handler has a bug (outside remediate)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._released = False
+
+    @workflow.run
+    async def run(self, incident: IncidentInput) -> PlaybookOutcome:
+        return await self.execute(incident)
+
+    @workflow.signal(name="explode")
+    def explode(self) -> None:
+        raise ValueError("a bug in a signal handler")
+
+    async def remediate(self, incident: IncidentInput) -> None:
+        await self.act("demo.scale", {"replicas": 6})
+        await workflow.wait_condition(lambda: self._released)
+
+
+TEST_PLAYBOOKS = [
+    Compensating,
+    UnknownActuator,
+    ApplyThenBug,
+    ApplyThenNondeterminism,
+    ApplyThenWait,
+    ApplyThenBrokenSignal,
+]

@@ -7,14 +7,19 @@ from temporalio import workflow
 from workflows.playbook import Playbook
 from workflows.types import IncidentInput, PlaybookOutcome
 
+with workflow.unsafe.imports_passed_through():
+    from workflows.playbook_params import HighLatencyParams
+
 
 @workflow.defn(name="high_latency")
 class HighLatency(Playbook):
     """Scale the service out and verify its p95 latency.
 
-    Params (all optional): ``replicas`` (default 8), ``p95_threshold_ms`` (default 200),
-    ``verify_within_seconds`` (default 20).
+    Params (all optional, see ``HighLatencyParams``): ``replicas`` (default 8),
+    ``p95_threshold_ms`` (default 200), ``verify_within_seconds`` (default 20).
     """
+
+    params_model = HighLatencyParams
 
     @workflow.run
     async def run(self, incident: IncidentInput) -> PlaybookOutcome:
@@ -23,15 +28,10 @@ class HighLatency(Playbook):
 
     async def remediate(self, incident: IncidentInput) -> None:
         """Scale out, then verify."""
-        params = incident.params
-        await self.act(
-            "demo.scale", {"service": incident.service, "replicas": int(params.get("replicas", 8))}
-        )
+        params = self.params_as(HighLatencyParams)
+        await self.act("demo.scale", {"service": incident.service, "replicas": params.replicas})
         await self.verify(
             "demo.p95_below",
-            {
-                "service": incident.service,
-                "threshold_ms": float(params.get("p95_threshold_ms", 200)),
-            },
-            within_seconds=float(params.get("verify_within_seconds", 20)),
+            {"service": incident.service, "threshold_ms": params.p95_threshold_ms},
+            within_seconds=params.verify_within_seconds,
         )

@@ -9,6 +9,9 @@ from temporalio import workflow
 from workflows.playbook import Playbook, PlaybookStopped
 from workflows.types import IncidentInput, PlaybookOutcome
 
+with workflow.unsafe.imports_passed_through():
+    from workflows.playbook_params import WebhookFailuresParams
+
 # Each tenant is one gated action; policy's "remediations per minute" caps the rest anyway.
 MAX_TENANTS = 10
 
@@ -20,7 +23,10 @@ class WebhookFailures(Playbook):
     Params: ``tenants`` (list) or ``tenant``; ``since`` (ISO 8601, default one hour before
     the incident's window), ``max_deliveries`` per tenant (default 100),
     ``verify_within_seconds`` (default 20). ``delivery_watch`` fills in tenants and since.
+    See ``WebhookFailuresParams``.
     """
+
+    params_model = WebhookFailuresParams
 
     @workflow.run
     async def run(self, incident: IncidentInput) -> PlaybookOutcome:
@@ -29,15 +35,15 @@ class WebhookFailures(Playbook):
 
     async def remediate(self, incident: IncidentInput) -> None:
         """Replay per tenant (each call gated by policy), then verify."""
-        params = incident.params
-        tenants = [str(t) for t in params.get("tenants") or []]
-        if not tenants and params.get("tenant"):
-            tenants = [str(params["tenant"])]
+        params = self.params_as(WebhookFailuresParams)
+        tenants = list(params.tenants)
+        if not tenants and params.tenant:
+            tenants = [params.tenant]
         if not tenants:
             raise PlaybookStopped("failed", "no tenant to replay: set params.tenant or tenants")
         tenants = list(dict.fromkeys(tenants))[:MAX_TENANTS]
-        since = str(
-            params.get("since")
+        since = (
+            params.since
             or (datetime.fromisoformat(incident.window_start) - timedelta(hours=1)).isoformat()
         )
         # Failures after this moment are not this incident's: verification ignores them.
@@ -49,11 +55,11 @@ class WebhookFailures(Playbook):
                     "service": incident.service,
                     "tenant": tenant,
                     "since": since,
-                    "max_deliveries": int(params.get("max_deliveries", 100)),
+                    "max_deliveries": params.max_deliveries,
                 },
             )
         await self.verify(
             "webhooks.replayed",
             {"tenants": tenants, "since": since, "until": until},
-            within_seconds=float(params.get("verify_within_seconds", 20)),
+            within_seconds=params.verify_within_seconds,
         )
