@@ -15,7 +15,10 @@ from temporalio.client import (
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
+    WorkflowFailureError,
 )
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
+from temporalio.service import RPCError
 
 from activities.incidents.types import SweepReport, SweepRequest
 from api.core.settings import Settings
@@ -54,18 +57,34 @@ async def ensure_sweep_schedule(client: Client, settings: Settings) -> None:
         return
 
 
+class SweepUnavailableError(RuntimeError):
+    """No worker ran the sweep in time, it failed, or Temporal refused; the message says which."""
+
+
 async def run_sweep(client: Client, settings: Settings, *, repair: bool) -> SweepReport:
     """Run one sweep now, on demand, and return what it found.
 
     Raises:
-        RPCError: Temporal could not be reached.
-        WorkflowFailureError: The sweep itself failed.
+        SweepUnavailableError: Naming why there is no answer.
     """
-    return await client.execute_workflow(
-        SWEEP_WORKFLOW,
-        SweepRequest(repair=repair),
-        id=f"incident-sweep-{uuid.uuid4().hex[:12]}",
-        task_queue=settings.task_queue,
-        result_type=SweepReport,
-        execution_timeout=_SWEEP_RUN_TIMEOUT,
-    )
+    # A sweep asks Temporal about each open row: give it longer than a one-read query.
+    timeout = 4 * settings.query_timeout_seconds
+    try:
+        return await client.execute_workflow(
+            SWEEP_WORKFLOW,
+            SweepRequest(repair=repair),
+            id=f"incident-sweep-{uuid.uuid4().hex[:12]}",
+            task_queue=settings.task_queue,
+            result_type=SweepReport,
+            # Bounds the wait when no worker polls the queue: the run times out on the server.
+            execution_timeout=timedelta(seconds=timeout),
+        )
+    except WorkflowFailureError as exc:
+        if isinstance(exc.cause, TemporalTimeoutError):
+            raise SweepUnavailableError(
+                f"no worker ran the sweep within {timeout:g} s "
+                f"(is a worker polling task queue {settings.task_queue}?)"
+            ) from exc
+        raise SweepUnavailableError(f"the sweep failed: {exc.cause or exc}") from exc
+    except RPCError as exc:
+        raise SweepUnavailableError(f"Temporal refused the sweep: {exc}") from exc

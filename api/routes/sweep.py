@@ -10,13 +10,14 @@ from dataclasses import asdict
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
-from temporalio.client import WorkflowFailureError
-from temporalio.service import RPCError
+from sqlmodel import col, select
 
+from api.core.audit_undo import STILL_RUNNING
 from api.core.permissions import Permission
 from api.core.settings import get_settings
-from api.core.sweep_schedule import run_sweep
-from api.deps import ClientDep, allow
+from api.core.sweep_schedule import SweepUnavailableError, run_sweep
+from api.deps import ClientDep, SessionDep, allow
+from api.models import Incident
 
 router = APIRouter(prefix="/api/v1/incidents/sweep", tags=["incidents"])
 
@@ -42,14 +43,17 @@ class SweepOut(BaseModel):
     findings: list[SweepFindingOut]
 
 
-async def _sweep(client: ClientDep, *, repair: bool) -> SweepOut:
+async def _sweep(client: ClientDep, session: SessionDep, *, repair: bool) -> SweepOut:
+    open_row = session.exec(
+        select(Incident.id).where(col(Incident.status).in_(STILL_RUNNING)).limit(1)
+    ).first()
+    if open_row is None:
+        return SweepOut(repair=repair, findings=[])  # no row claims a run: nothing to ask
     try:
         report = await run_sweep(client, get_settings(), repair=repair)
-    except (RPCError, WorkflowFailureError) as exc:
+    except SweepUnavailableError as exc:
         raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            f"the sweep could not run: {exc}",
-            headers={"Retry-After": "10"},
+            status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "10"}
         ) from exc
     return SweepOut(
         repair=repair,
@@ -63,9 +67,9 @@ async def _sweep(client: ClientDep, *, repair: bool) -> SweepOut:
     responses={503: {"description": "Temporal or the sweep could not run; try again"}},
     dependencies=[allow(Permission.INCIDENTS_SWEEP)],
 )
-async def sweep_report(client: ClientDep) -> SweepOut:
+async def sweep_report(client: ClientDep, session: SessionDep) -> SweepOut:
     """List incident rows whose workflow has ended or is gone; change nothing."""
-    return await _sweep(client, repair=False)
+    return await _sweep(client, session, repair=False)
 
 
 @router.post(
@@ -74,6 +78,6 @@ async def sweep_report(client: ClientDep) -> SweepOut:
     responses={503: {"description": "Temporal or the sweep could not run; try again"}},
     dependencies=[allow(Permission.INCIDENTS_SWEEP)],
 )
-async def sweep_repair(client: ClientDep) -> SweepOut:
+async def sweep_repair(client: ClientDep, session: SessionDep) -> SweepOut:
     """Make every such row final (its run's recorded outcome, else failed) and ledger it."""
-    return await _sweep(client, repair=True)
+    return await _sweep(client, session, repair=True)

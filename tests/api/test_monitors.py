@@ -194,6 +194,16 @@ async def test_pause_replace_resume_and_delete_keep_the_schedule_in_step(
         ),
         ({"kind": "predict"}, ["kind"], "known kinds: detect, forecast, deliveries"),
         (
+            # delivery_watch passes these to every incident it opens: checked up front.
+            {
+                "kind": "deliveries",
+                "playbook": "webhook_failures",
+                "detector": {"params": {"max_deliveries": "all"}},
+            },
+            ["detector", "params", "max_deliveries"],
+            "valid integer",
+        ),
+        (
             {"kind": "forecast", "detector": {"direction": "up"}},
             ["detector", "threshold"],
             "finite number",
