@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -144,6 +144,7 @@ async def start_undo(
         summary=f"undo of {incident_id}",
     )
     request = UndoRequest(incident_id, incident, plan.targets, plan.irreversible)
+    undo_timeout = settings.incident_deadline_seconds + settings.incident_deadline_grace_seconds
     try:
         await client.start_workflow(
             UNDO_WORKFLOW,
@@ -152,6 +153,9 @@ async def start_undo(
             task_queue=settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            # The undo run has no deadline of its own: this ends one that waits forever (its
+            # row is then closed by the incident sweeper).
+            execution_timeout=timedelta(seconds=undo_timeout),
         )
     except WorkflowAlreadyStartedError as exc:
         raise UndoRefusedError(f"{incident_id} was already undone by {plan.undo_id}") from exc
