@@ -35,6 +35,7 @@ logger = logging.getLogger("steward.worker")
 FRAMEWORK_MODULES = (
     "workflows.playbook",
     "workflows.playbook_params",
+    "workflows.playbook_types",
     "workflows.recording",
     "workflows.run_guard",
     "workflows.types",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import abstractmethod
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -46,42 +46,27 @@ with workflow.unsafe.imports_passed_through():
     from workflows.playbook_params import NoParams, PlaybookParams, describe_errors, param_errors
 
 from workflows.approval_state import PendingApproval
+from workflows.playbook_types import (
+    AppliedAction,
+    PlaybookStopped,
+    RemediationFailed,
+    failure_message,
+)
 from workflows.run_guard import InFlightApply, RunGuard
 from workflows.types import ApprovalDecision, Evidence, IncidentInput, PlaybookOutcome
+
+__all__ = [
+    "NON_RETRYABLE",
+    "AppliedAction",
+    "Playbook",
+    "PlaybookStopped",
+    "RemediationFailed",
+    "failure_message",
+]
 
 # Errors an actuator raises that retrying cannot fix.
 NON_RETRYABLE = ["Unauthorized", "InvalidParameters", "UnknownName", "IrreversibleError"]
 ParamsT = TypeVar("ParamsT", bound="PlaybookParams")
-
-
-def failure_message(err: Exception) -> str:
-    """Return the innermost message of an activity failure."""
-    cause = err.cause if isinstance(err, ActivityError) and err.cause else err
-    return cause.message if isinstance(cause, ApplicationError) else str(cause)
-
-
-class PlaybookStopped(Exception):
-    """Ends a playbook without compensation (a denied or rejected action)."""
-
-    def __init__(self, status: str, reason: str) -> None:
-        super().__init__(reason)
-        self.status, self.reason = status, reason
-
-
-class RemediationFailed(Exception):
-    """A verification or an actuator failed: applied actions are compensated."""
-
-
-@dataclass
-class AppliedAction:
-    """An applied call and everything its undo needs."""
-
-    step: int
-    actuator: str
-    params: dict[str, Any]
-    before: dict[str, Any]
-    reversible: bool
-    authorization: Authorization | None
 
 
 class Playbook(RunGuard):

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.types import StepRecord
 
 from workflows.approval_state import PendingApproval
+from workflows.playbook_types import AppliedAction, PlaybookStopped, RemediationFailed
 from workflows.recording import PlaybookRecords
 from workflows.types import IncidentInput, PlaybookOutcome
 
@@ -55,9 +56,9 @@ PLAYBOOK_BUG_TYPES: tuple[type[BaseException], ...] = (
 class InFlightApply:
     """An apply whose activity has started: the deadline waits for it before compensating."""
 
-    def __init__(self, result: asyncio.Future[Any], applied: Any) -> None:
+    def __init__(self, result: asyncio.Future[Any], applied: AppliedAction) -> None:
         self.result = result
-        self.applied = applied  # the AppliedAction to remember once it succeeded
+        self.applied = applied  # remembered once the apply succeeded
 
 
 class RunGuard(PlaybookRecords):
@@ -65,7 +66,7 @@ class RunGuard(PlaybookRecords):
 
     # Seconds a run of this playbook may take; None takes the opener's setting.
     deadline_seconds: float | None = None
-    _applied: list[Any]
+    _applied: list[AppliedAction]
     _step: int
     _approvals: dict[int, PendingApproval]
     # Set by act(): the step being gated/approved, and the apply in flight, if any.
@@ -99,9 +100,6 @@ class RunGuard(PlaybookRecords):
         return run.result()
 
     async def _remediate_to_outcome(self, incident: IncidentInput) -> PlaybookOutcome:
-        # Imported here: playbook.py imports this module.
-        from workflows.playbook import PlaybookStopped, RemediationFailed
-
         try:
             await self.remediate(incident)
             return PlaybookOutcome("resolved", "remediation verified")
