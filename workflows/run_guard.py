@@ -73,6 +73,7 @@ class RunGuard(PlaybookRecords):
     _current_record: StepRecord | None = None
     _in_flight: InFlightApply | None = None
     _stopping = False
+    _compensating = False
 
     @abstractmethod
     async def remediate(self, incident: IncidentInput) -> None:
@@ -106,6 +107,7 @@ class RunGuard(PlaybookRecords):
         except PlaybookStopped as stop:
             return PlaybookOutcome(stop.status, stop.reason)
         except RemediationFailed as failure:
+            self._compensating = True
             return await self._compensate(str(failure))
         except Exception as err:
             if self._stopping:
@@ -113,12 +115,19 @@ class RunGuard(PlaybookRecords):
             # A bug in playbook code: undo what it applied, and say what broke.
             error = f"playbook error at step {self._step}: {type(err).__name__}: {err}"
             workflow.logger.exception("playbook %s failed", workflow.info().workflow_type)
+            self._compensating = True
             outcome = await self._compensate(error)
             outcome.status, outcome.reason = "failed", _with_compensation(error, outcome)
             return outcome
 
     async def _stop(self, run: asyncio.Task[PlaybookOutcome], error: str) -> PlaybookOutcome:
         """Cancel the run, let an apply in flight finish, compensate, and fail."""
+        if self._compensating:
+            # Compensation already runs: let it finish instead of undoing anything twice.
+            outcome = await run
+            outcome.reason = f"{error} while compensating: {outcome.reason}"
+            outcome.status = "failed"
+            return outcome
         self._stopping = True
         in_flight = self._in_flight
         run.cancel()

@@ -20,7 +20,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.client import (
+    Client,
+    WorkflowContinuedAsNewError,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+)
 from temporalio.exceptions import TerminatedError
 from temporalio.exceptions import TimeoutError as WorkflowTimeoutError
 from temporalio.service import RPCError, RPCStatusCode
@@ -59,6 +64,8 @@ async def _ended(client: Client, incident_id: str) -> tuple[str, dict[str, Any] 
         result = await handle.result(follow_runs=False)
     except WorkflowFailureError as exc:
         return name, None, f"its workflow {name.replace('_', ' ')}: {_cause(exc)}"
+    except WorkflowContinuedAsNewError:
+        return name, None, "its workflow continued as new (playbooks never do)"
     if isinstance(result, dict) and result.get("status") in FINAL_STATUSES:
         return name, result, str(result.get("reason") or "")
     return name, None, f"its workflow {name} without an outcome"

@@ -193,3 +193,30 @@ async def test_a_cancelled_run_compensates(
     assert outcome.status == "failed" and "cancelled at step 2" in outcome.reason
     assert outcome.compensated == [1] and outcome.alerts == []
     assert demo.get("/admin/state").json()["replicas"] == 2
+
+
+async def test_a_deadline_during_compensation_lets_it_finish_without_undoing_twice(
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    settings: Settings,
+    engine: Engine,
+    demo: httpx.Client,
+) -> None:
+    incident = incident_input()
+    incident.deadline_seconds = 4.5
+    handle = await start(temporal_env.client, settings, "test_compensating", incident)
+    for _ in range(100):
+        if len([s for s in steps(engine, handle.id) if s.status == "applied"]) == 3:
+            break
+        await asyncio.sleep(0.05)
+    # Every undo now takes 7 s at the target: the deadline passes while compensation runs.
+    demo.post("/admin/faults", json={"admin_delay_ms": 7000}).raise_for_status()
+    outcome = await asyncio.wait_for(handle.result(), 60)
+    assert outcome.status == "failed"
+    assert outcome.reason.startswith(
+        "the incident's deadline of 4.5 s passed at step 4 while compensating: "
+        "verification demo.p95_below failed"
+    )
+    assert outcome.compensated == [2, 1]
+    log = [a["action"] for a in demo.get("/admin/actions").json()]
+    assert log == ["set_flag", "scale", "cache_purge", "scale", "set_flag"]
