@@ -83,6 +83,8 @@ class Playbook(PlaybookRecords):
     apply_timeout = timedelta(seconds=30)
     # A killed worker is noticed after this long without a heartbeat, then the apply retries.
     apply_heartbeat = timedelta(seconds=5)
+    # The same for a verification: its retry resumes the window from the last heartbeat.
+    verify_heartbeat = timedelta(seconds=5)
     apply_retry = RetryPolicy(
         initial_interval=timedelta(milliseconds=500),
         maximum_attempts=5,
@@ -245,6 +247,7 @@ class Playbook(PlaybookRecords):
             request,
             result_type=VerifyResult,
             start_to_close_timeout=timedelta(seconds=within_seconds + 30),
+            heartbeat_timeout=self.verify_heartbeat,
             retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=NON_RETRYABLE),
         )
         status = "passed" if result.ok else "failed"
