@@ -35,6 +35,7 @@ FRAMEWORK_MODULES = (
     "workflows.recording",
     "workflows.types",
     "workflows.approval_state",
+    "workflows.approval_rounds",
     "activities",
 )
 

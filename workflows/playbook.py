@@ -28,7 +28,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.types import (
         ActuatorCall,
         Authorization,
-        AuthorizeRequest,
         GateRequest,
         GateResult,
         IncidentRef,
@@ -38,8 +37,8 @@ with workflow.unsafe.imports_passed_through():
         VerifyResult,
     )
 
+from workflows.approval_rounds import ApprovalRounds
 from workflows.approval_state import PendingApproval
-from workflows.recording import PlaybookRecords
 from workflows.types import ApprovalDecision, Evidence, IncidentInput, PlaybookOutcome
 
 # Errors an actuator raises that retrying cannot fix.
@@ -76,7 +75,7 @@ class AppliedAction:
     authorization: Authorization | None
 
 
-class Playbook(PlaybookRecords):
+class Playbook(ApprovalRounds):
     """Base class of every playbook workflow. Subclasses implement :meth:`remediate`."""
 
     snapshot_timeout = timedelta(seconds=30)
@@ -301,57 +300,20 @@ class Playbook(PlaybookRecords):
             raise PlaybookStopped("failed", f"{actuator}: {reason}") from err
 
     async def _await_approval(self, record: StepRecord, gate: GateResult) -> Authorization:
-        requirement = gate.decision.approval
-        assert requirement is not None, "approval_required always carries a requirement"
-        approval = PendingApproval(
-            record.step, record.name, requirement, self._require_incident().opened_by
-        )
-        self._approvals[record.step] = approval
-        self._status = "awaiting_approval"
-        self._record_step(record, status="awaiting_approval")
-        self._record_approval(approval, gate)
-        self._record_incident("awaiting_approval")
-        while approval.status == "pending":
-            try:
-                await workflow.wait_condition(
-                    lambda: approval.status != "pending",
-                    timeout=timedelta(seconds=approval.group.timeout_seconds),
-                )
-            except TimeoutError:
-                await self._escalate(record, approval)
-        self._status = "running"
-        self._record_incident("running")
-        if approval.status != "approved":
-            self._record_step(record, status="rejected", error=approval.reason)
-            raise PlaybookStopped("rejected", f"{record.name} not approved: {approval.reason}")
-        self._record_step(record, status="approved", result={"reason": approval.reason})
-        return await workflow.execute_local_activity(
-            "steward.authorize",
-            AuthorizeRequest(
-                self._incident_id,
-                record.step,
-                record.name,
-                record.params,
-                gate.decision,
-                approval.votes,
-            ),
-            result_type=Authorization,
-            start_to_close_timeout=self.local_timeout,
-        )
+        """Wait for the approval, then re-decide with fresh facts before the call is signed.
 
-    async def _escalate(self, record: StepRecord, approval: PendingApproval) -> None:
-        """Hand the approval to the next group, or time it out after the last one."""
-        if not approval.escalate():
-            # Escalations are on the step record; the verdict reads the same either way.
-            approval.status, approval.reason = "timeout", "timeout"
-            self._record_approval(approval)
-            return
-        # Earlier votes keep counting; the step record shows who may decide now.
-        group = approval.group
-        escalation = {"stage": approval.stage, "roles": group.roles, "teams": group.teams}
-        self._record_step(
-            record, result={"escalated": {**escalation, "principals": group.principals}}
-        )
+        Raises:
+            PlaybookStopped: the approval was refused or timed out, or the re-decision denied.
+        """
+
+        async def regate() -> GateResult:
+            incident = self._require_incident()
+            return await self._gate(record.step, record.name, record.params, incident)
+
+        dispatch = await self._approve_and_redecide(record, gate, regate)
+        if dispatch.authorization is None:
+            raise PlaybookStopped(dispatch.status, dispatch.reason)
+        return dispatch.authorization
 
     async def _compensate(self, reason: str) -> PlaybookOutcome:
         outcome = PlaybookOutcome("rolled_back", reason)
