@@ -26,7 +26,8 @@ class UnknownCardError(LookupError):
 
 
 def _approval(cards: dict[int, dict[str, Any]], step: int, actuator: str) -> dict[str, Any]:
-    blank = {"step": step, "actuator": actuator, "status": "pending", "votes": [], "refused": []}
+    blank = {"step": step, "actuator": actuator, "status": "pending", "round": 1}
+    blank |= {"votes": [], "refused": []}
     return cards.setdefault(step, blank)
 
 

@@ -29,7 +29,7 @@ from api.core.audit_replay import replay_one
 from api.core.settings import Settings, get_settings
 from api.models import Approval
 from tests.activities.policy import POLICIES
-from tests.audit.helpers import ledger
+from tests.audit.helpers import cli, ledger
 from tests.workflows.helpers import incident_input, start, steps, wait_for_approval
 from workers.worker import build_worker
 from workflows.types import PlaybookOutcome
@@ -274,6 +274,9 @@ async def test_a_stricter_requirement_asks_again_and_the_votes_given_still_count
     assert (asked["round"], asked["status"], asked["requirement"]["quorum"]) == (2, "approved", 2)
     assert [v["principal"] for v in asked["votes"]] == ["operator-user", "operator2-user"]
     assert [d["round"] for d in card["decisions"] if d["step"] == 1] == [1, 2, 3]
+    told = (await cli("audit", "card", handle.id)).stdout
+    assert "step 1 demo.restart (round 2): approved (approved by operator-user, " in told
+    assert told.count('step 1 demo.restart {"service": "demo"} at dispatch: approval_') == 2
     replayed = await replay_one(await handle.fetch_history())
     assert replayed.compatible, replayed.error
 
