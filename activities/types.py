@@ -171,6 +171,9 @@ class StepRecord:
     error: str | None = None
     # The exact gate input behind ``decision``, for the evidence ledger and what-if replays.
     gate_input: dict[str, Any] | None = None
+    # 1 for the step's first decision; n > 1 for the re-decision made at dispatch after the
+    # (n - 1)th approval round, which the ledger keeps beside the first.
+    decision_round: int = 1
 
 
 @dataclass
@@ -188,3 +191,5 @@ class ApprovalRecord:
     at: str  # workflow time of this record: the request, then the decision
     votes: list[Vote] = field(default_factory=list)
     decided_reason: str | None = None
+    # 1, or n > 1 when a re-decision at dispatch asked again under a stricter requirement.
+    approval_round: int = 1

@@ -40,6 +40,7 @@ FRAMEWORK_MODULES = (
     "workflows.run_guard",
     "workflows.types",
     "workflows.approval_state",
+    "workflows.approval_rounds",
     "activities",
 )
 

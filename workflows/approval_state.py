@@ -3,6 +3,15 @@
 Eligibility is the policy's: the decision's :class:`ApprovalRequirement` names the roles,
 the principals (from teams and service ownership), who is excluded (four-eyes) and the
 escalation chain. This module only enforces it, stage by stage.
+
+Once approved, the step is decided again with fresh facts (``workflows.approval_rounds``).
+The votes already given carry over to the new decision's requirement: they *meet* it when the
+distinct principals who approved and whom it admits (one of a stage's roles, a member when
+that stage names principals, never an excluded principal or the incident's opener) number at
+least its quorum. A requirement that is the same or weaker (a quorum not larger, every earlier
+approver still eligible) is always met; one that is stricter (a larger quorum, or approvers no
+longer eligible, leaving fewer than its quorum) opens the next round of the same approval,
+where the earlier votes stay, still count when eligible, and each principal still votes once.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ class PendingApproval:
     votes: list[Vote] = field(default_factory=list)
     reason: str | None = None
     stage: int = 0
+    approval_round: int = 1
 
     @property
     def group(self) -> ApproverGroup:
@@ -85,10 +95,42 @@ class PendingApproval:
         self.votes.append(Vote(d.principal, list(d.roles), d.decision, d.comment))
         if d.decision == "reject":
             self.status, self.reason = "rejected", f"rejected by {d.principal}"
-        elif sum(v.decision == "approve" for v in self.votes) >= self.requirement.quorum:
-            approvers = ", ".join(v.principal for v in self.votes if v.decision == "approve")
-            self.status, self.reason = "approved", f"approved by {approvers}"
+        else:
+            self._settle()
         return self.status
+
+    def approvers(self) -> list[str]:
+        """The distinct principals whose approvals this requirement admits, in vote order."""
+        excluded = self._excluded()
+        found: list[str] = []
+        for vote in self.votes:
+            fresh = vote.decision == "approve" and vote.principal not in {*excluded, *found}
+            if fresh and self.requirement.admits_approval(vote.principal, vote.roles):
+                found.append(vote.principal)
+        return found
+
+    def _settle(self) -> None:
+        approvers = self.approvers()
+        if len(approvers) >= self.requirement.quorum:
+            self.status, self.reason = "approved", f"approved by {', '.join(approvers)}"
+
+    def under(self, requirement: ApprovalRequirement) -> PendingApproval:
+        """This step's approval under a re-decided requirement, with the votes given so far.
+
+        Returns:
+            ``approved`` when those votes meet ``requirement`` (see the module docstring),
+            else the next round, ``pending`` from its first approver group.
+        """
+        following = PendingApproval(
+            self.step,
+            self.actuator,
+            requirement,
+            self.opened_by,
+            votes=list(self.votes),
+            approval_round=self.approval_round + 1,
+        )
+        following._settle()
+        return following
 
     def escalate(self) -> bool:
         """Move to the next approver group; False when there is none left."""

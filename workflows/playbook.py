@@ -34,7 +34,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.types import (
         ActuatorCall,
         Authorization,
-        AuthorizeRequest,
         GateRequest,
         GateResult,
         IncidentRef,
@@ -45,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.playbook_params import NoParams, PlaybookParams, describe_errors, param_errors
 
+from workflows.approval_rounds import ApprovalRounds
 from workflows.approval_state import PendingApproval
 from workflows.playbook_types import (
     AppliedAction,
@@ -69,7 +69,7 @@ NON_RETRYABLE = ["Unauthorized", "InvalidParameters", "UnknownName", "Irreversib
 ParamsT = TypeVar("ParamsT", bound="PlaybookParams")
 
 
-class Playbook(RunGuard):
+class Playbook(RunGuard, ApprovalRounds):
     """Base class of every playbook workflow. Subclasses implement :meth:`remediate`.
 
     Subclasses may set ``params_model`` (their parameter schema, checked when the incident
@@ -83,6 +83,8 @@ class Playbook(RunGuard):
     apply_timeout = timedelta(seconds=30)
     # A killed worker is noticed after this long without a heartbeat, then the apply retries.
     apply_heartbeat = timedelta(seconds=5)
+    # The same for a verification: its retry resumes the window from the last heartbeat.
+    verify_heartbeat = timedelta(seconds=5)
     apply_retry = RetryPolicy(
         initial_interval=timedelta(milliseconds=500),
         maximum_attempts=5,
@@ -263,6 +265,7 @@ class Playbook(RunGuard):
             request,
             result_type=VerifyResult,
             start_to_close_timeout=timedelta(seconds=within_seconds + 30),
+            heartbeat_timeout=self.verify_heartbeat,
             retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=NON_RETRYABLE),
         )
         status = "passed" if result.ok else "failed"
@@ -316,57 +319,20 @@ class Playbook(RunGuard):
             raise PlaybookStopped("failed", f"{actuator}: {reason}") from err
 
     async def _await_approval(self, record: StepRecord, gate: GateResult) -> Authorization:
-        requirement = gate.decision.approval
-        assert requirement is not None, "approval_required always carries a requirement"
-        approval = PendingApproval(
-            record.step, record.name, requirement, self._require_incident().opened_by
-        )
-        self._approvals[record.step] = approval
-        self._status = "awaiting_approval"
-        self._record_step(record, status="awaiting_approval")
-        self._record_approval(approval, gate)
-        self._record_incident("awaiting_approval")
-        while approval.status == "pending":
-            try:
-                await workflow.wait_condition(
-                    lambda: approval.status != "pending",
-                    timeout=timedelta(seconds=approval.group.timeout_seconds),
-                )
-            except TimeoutError:
-                await self._escalate(record, approval)
-        self._status = "running"
-        self._record_incident("running")
-        if approval.status != "approved":
-            self._record_step(record, status="rejected", error=approval.reason)
-            raise PlaybookStopped("rejected", f"{record.name} not approved: {approval.reason}")
-        self._record_step(record, status="approved", result={"reason": approval.reason})
-        return await workflow.execute_local_activity(
-            "steward.authorize",
-            AuthorizeRequest(
-                self._incident_id,
-                record.step,
-                record.name,
-                record.params,
-                gate.decision,
-                approval.votes,
-            ),
-            result_type=Authorization,
-            start_to_close_timeout=self.local_timeout,
-        )
+        """Wait for the approval, then re-decide with fresh facts before the call is signed.
 
-    async def _escalate(self, record: StepRecord, approval: PendingApproval) -> None:
-        """Hand the approval to the next group, or time it out after the last one."""
-        if not approval.escalate():
-            # Escalations are on the step record; the verdict reads the same either way.
-            approval.status, approval.reason = "timeout", "timeout"
-            self._record_approval(approval)
-            return
-        # Earlier votes keep counting; the step record shows who may decide now.
-        group = approval.group
-        escalation = {"stage": approval.stage, "roles": group.roles, "teams": group.teams}
-        self._record_step(
-            record, result={"escalated": {**escalation, "principals": group.principals}}
-        )
+        Raises:
+            PlaybookStopped: the approval was refused or timed out, or the re-decision denied.
+        """
+
+        async def regate() -> GateResult:
+            incident = self._require_incident()
+            return await self._gate(record.step, record.name, record.params, incident)
+
+        dispatch = await self._approve_and_redecide(record, gate, regate)
+        if dispatch.authorization is None:
+            raise PlaybookStopped(dispatch.status, dispatch.reason)
+        return dispatch.authorization
 
     async def _compensate(self, reason: str) -> PlaybookOutcome:
         outcome = PlaybookOutcome("rolled_back", reason)

@@ -115,5 +115,6 @@ class PlaybookRecords:
                 workflow.now().isoformat(),
                 approval.votes,
                 approval.reason,
+                approval_round=approval.approval_round,
             ),
         )

@@ -54,12 +54,16 @@ def compare(gate: RecordedGate, decision: dict[str, Any]) -> SimulatedDecision:
 
 
 def action_lines(gates: list[RecordedGate]) -> list[str]:
-    """One line per action a run asked for: actuator and canonical parameters."""
-    return [
-        f"{g.actuator} {json.dumps(g.params, sort_keys=True)}"
-        for g in gates
-        if g.step_kind == "act"
-    ]
+    """One line per action a run asked for: actuator and canonical parameters.
+
+    A step re-decided at dispatch has several decisions but asked for one action.
+    """
+    lines, seen = [], set()
+    for g in gates:
+        if g.step_kind == "act" and g.step not in seen:
+            seen.add(g.step)
+            lines.append(f"{g.actuator} {json.dumps(g.params, sort_keys=True)}")
+    return lines
 
 
 @workflow.defn(name=SIMULATION_WORKFLOW)

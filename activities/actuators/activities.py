@@ -27,6 +27,7 @@ from activities.actuators.registry import (
     get_check,
     parse_params,
 )
+from activities.actuators.verification import Observation, VerifyProgress
 from activities.policy.signing import AuthorizationError, DecisionSigner
 from activities.records.activities import RecordActivities
 from activities.types import ActuatorCall, UndoCall, VerifyRequest, VerifyResult
@@ -45,15 +46,22 @@ def non_retryable(exc: Exception) -> ApplicationError:
 
 
 @asynccontextmanager
-async def heartbeating(every: float = 1.0) -> AsyncIterator[None]:
-    """Heartbeat while the body runs, so a killed worker is noticed within the heartbeat timeout."""
+async def heartbeating(
+    every: float = 1.0, details: Callable[[], Any] | None = None
+) -> AsyncIterator[None]:
+    """Heartbeat while the body runs, so a killed worker is noticed within the heartbeat timeout.
+
+    Args:
+        every: Seconds between heartbeats.
+        details: Returns the details each heartbeat carries (what a retry resumes from).
+    """
     if not activity.in_activity() or activity.info().heartbeat_timeout is None:
         yield
         return
 
     async def beat() -> None:
         while True:
-            activity.heartbeat()
+            activity.heartbeat(*(() if details is None else (details(),)))
             await asyncio.sleep(every)
 
     task = asyncio.create_task(beat())
@@ -160,19 +168,41 @@ class ActuatorActivities:
 
     @activity.defn(name="steward.verify")
     async def verify(self, request: VerifyRequest) -> VerifyResult:
-        """Poll a check until it passes or the time is up (read-only, needs no decision)."""
+        """Poll a check until it passes or its window ends (read-only, needs no decision).
+
+        Every heartbeat carries the progress (:class:`VerifyProgress`): a retry after a lost
+        worker continues the same window and count, and answers from the last observation
+        without polling when the window ended meanwhile. At least one poll is made over all
+        attempts together, so there is always an observation to answer from.
+        """
         try:
             check = get_check(request.check)
             params = parse_params(check.params_model, request.params, request.check)
         except (UnknownNameError, InvalidParametersError) as exc:
             raise non_retryable(exc) from exc
-        deadline = time.monotonic() + request.within_seconds
-        attempts = 0
-        while True:
-            attempts += 1
-            result = await check.run(self._context(), params)
-            if activity.in_activity():
-                activity.heartbeat(attempts)
-            if result.ok or time.monotonic() + request.interval_seconds > deadline:
-                return VerifyResult(result.ok, result.observed, result.detail, attempts)
-            await asyncio.sleep(request.interval_seconds)
+        progress = _verify_progress(request)
+        if progress.last is not None and (progress.last.ok or progress.remaining() <= 0):
+            return progress.result()
+        async with heartbeating(details=progress.details):
+            while True:
+                result = await check.run(self._context(), params)
+                seen = Observation(ok=result.ok, observed=result.observed, detail=result.detail)
+                progress.note(seen)
+                if activity.in_activity():
+                    activity.heartbeat(progress.details())
+                if result.ok or progress.remaining() < request.interval_seconds:
+                    return progress.result()
+                await asyncio.sleep(request.interval_seconds)
+
+
+def _verify_progress(request: VerifyRequest) -> VerifyProgress:
+    """Where this attempt of a verification starts: anew, or where the last one left off."""
+    if not activity.in_activity():
+        return VerifyProgress(deadline=time.time() + request.within_seconds)
+    info = activity.info()
+    return VerifyProgress.resume(
+        info.heartbeat_details,
+        within_seconds=request.within_seconds,
+        attempt=info.attempt,
+        first_scheduled=info.scheduled_time,
+    )

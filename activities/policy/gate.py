@@ -154,20 +154,25 @@ class GateActivities:
 
         Only approvals from principals the requirement admits count: one of a stage's roles,
         a member of that stage's principals when it names them, never an excluded principal,
-        each principal once.
+        each principal once. A decision re-made at dispatch that allows the call outright is
+        signed too, naming everyone who approved it.
 
         Raises:
             ApplicationError: non-retryable, when the votes do not satisfy the requirement.
         """
+        allowed = req.decision.outcome == "allow"
         requirement = req.decision.approval
+        stages = requirement.stages() if requirement is not None else []
         approvers: list[str] = []
-        if requirement is not None:
-            stages = requirement.stages()
-            for vote in req.votes:
-                counted = vote.decision == "approve" and vote.principal not in approvers
-                if counted and requirement.admits_approval(vote.principal, vote.roles, stages):
-                    approvers.append(vote.principal)
-        if requirement is None or len(approvers) < requirement.quorum:
+        for vote in req.votes:
+            if vote.decision != "approve" or vote.principal in approvers:
+                continue
+            if allowed or (
+                requirement is not None
+                and requirement.admits_approval(vote.principal, vote.roles, stages)
+            ):
+                approvers.append(vote.principal)
+        if not allowed and (requirement is None or len(approvers) < requirement.quorum):
             raise ApplicationError(
                 "the approvals do not satisfy the policy's requirement",
                 type="Unauthorized",

@@ -144,7 +144,10 @@ class RecordActivities:
 
     @activity.defn(name="steward.record_approval")
     def record_approval(self, rec: ApprovalRecord) -> None:
-        """Open the approval row on first sight; afterwards add new votes and the verdict."""
+        """Open the approval row on first sight; afterwards add new votes and the verdict.
+
+        A later round's request (after a stricter re-decision) reopens the row.
+        """
         self._write(approval_drafts(rec), lambda session: self._upsert_approval(session, rec))
 
     @staticmethod
@@ -166,6 +169,16 @@ class RecordActivities:
                 requested_at=requested,
                 expires_at=requested + timedelta(seconds=rec.requirement.timeout_seconds),
             )
+        elif rec.tier and rec.approval_round > 1 and row.status != "pending":
+            # The next round after a stricter re-decision: asked again under its requirement.
+            asked = parse_time(rec.at)
+            row.reasons, row.quorum, row.roles = (
+                rec.reasons,
+                rec.requirement.quorum,
+                rec.requirement.roles,
+            )
+            row.expires_at = asked + timedelta(seconds=rec.requirement.timeout_seconds)
+            row.decided_at, row.decided_reason = None, None
         if rec.status != row.status:
             row.status = rec.status
             if rec.status != "pending":

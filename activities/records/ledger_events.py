@@ -77,56 +77,73 @@ def step_drafts(rec: StepRecord) -> list[EntryDraft]:
     drafts: list[EntryDraft] = []
     prefix = f"{rec.incident_id}:{rec.step}"
     if rec.decision is not None:
+        payload: dict[str, Any] = {
+            "step_kind": rec.kind,
+            "actuator": rec.name,
+            "params": rec.params,
+            "tier": rec.tier,
+            "decision": rec.decision,
+            "gate_input": rec.gate_input,
+        }
+        if rec.decision_round > 1:  # re-decided at dispatch, after an approval round
+            payload["round"] = rec.decision_round
         drafts.append(
             EntryDraft(
                 rec.incident_id,
-                f"{prefix}:decision",
+                _keyed(f"{prefix}:decision", rec.decision_round),
                 "decision",
                 rec.step,
-                {
-                    "step_kind": rec.kind,
-                    "actuator": rec.name,
-                    "params": rec.params,
-                    "tier": rec.tier,
-                    "decision": rec.decision,
-                    "gate_input": rec.gate_input,
-                },
+                payload,
             )
         )
     kind = _STEP_FACTS.get((rec.kind, rec.status))
     if kind is None:
         return drafts
-    payload: dict[str, Any] = {"name": rec.name, "params": rec.params, "status": rec.status}
+    fact: dict[str, Any] = {"name": rec.name, "params": rec.params, "status": rec.status}
     if rec.kind != "verify":
-        payload["tier"] = rec.tier
+        fact["tier"] = rec.tier
     for name in ("before", "result", "error"):
         if getattr(rec, name) is not None:
-            payload[name] = getattr(rec, name)
+            fact[name] = getattr(rec, name)
     if kind == "apply":
-        payload["reversible"] = _reversible(rec.name)
-    drafts.append(EntryDraft(rec.incident_id, f"{prefix}:{kind}", kind, rec.step, payload))
+        fact["reversible"] = _reversible(rec.name)
+    drafts.append(EntryDraft(rec.incident_id, f"{prefix}:{kind}", kind, rec.step, fact))
     return drafts
 
 
+def _keyed(key: str, round_number: int) -> str:
+    """A round's entry key: the first round's is the plain key, as before rounds existed."""
+    return key if round_number <= 1 else f"{key}:{round_number}"
+
+
+def _with_round(payload: dict[str, Any], round_number: int) -> dict[str, Any]:
+    return payload if round_number <= 1 else {**payload, "round": round_number}
+
+
 def approval_drafts(rec: ApprovalRecord) -> list[EntryDraft]:
-    """The request (first record only carries the gate's details), each vote, the verdict."""
+    """Each round's request, each vote (once per principal over all rounds), each verdict.
+
+    Only a round's first record carries the gate's details (its tier), so only it requests.
+    """
     prefix = f"{rec.incident_id}:{rec.step}"
     drafts: list[EntryDraft] = []
+    round_number = rec.approval_round
     if rec.tier:
+        request = {
+            "actuator": rec.actuator,
+            "params": rec.params,
+            "tier": rec.tier,
+            "reasons": rec.reasons,
+            "requirement": asdict(rec.requirement),
+            "at": rec.at,
+        }
         drafts.append(
             EntryDraft(
                 rec.incident_id,
-                f"{prefix}:approval_requested",
+                _keyed(f"{prefix}:approval_requested", round_number),
                 "approval_requested",
                 rec.step,
-                {
-                    "actuator": rec.actuator,
-                    "params": rec.params,
-                    "tier": rec.tier,
-                    "reasons": rec.reasons,
-                    "requirement": asdict(rec.requirement),
-                    "at": rec.at,
-                },
+                _with_round(request, round_number),
             )
         )
     for vote in rec.votes:
@@ -140,19 +157,20 @@ def approval_drafts(rec: ApprovalRecord) -> list[EntryDraft]:
             )
         )
     if rec.status != "pending":
+        verdict = {
+            "actuator": rec.actuator,
+            "status": rec.status,
+            "reason": rec.decided_reason,
+            "at": rec.at,
+            "approved_by": [v.principal for v in rec.votes if v.decision == "approve"],
+        }
         drafts.append(
             EntryDraft(
                 rec.incident_id,
-                f"{prefix}:approval_decided",
+                _keyed(f"{prefix}:approval_decided", round_number),
                 "approval_decided",
                 rec.step,
-                {
-                    "actuator": rec.actuator,
-                    "status": rec.status,
-                    "reason": rec.decided_reason,
-                    "at": rec.at,
-                    "approved_by": [v.principal for v in rec.votes if v.decision == "approve"],
-                },
+                _with_round(verdict, round_number),
             )
         )
     return drafts

@@ -47,15 +47,17 @@ def card_lines(card: dict[str, Any]) -> list[str]:
         lines.append(f"  evidence {ev['source']} at {ev['observed_at']} score {score}: {why}")
     lines.append("policy decisions:")
     for d in card["decisions"]:
+        again = " at dispatch" if d.get("round", 1) > 1 else ""
         lines.append(
-            f"  step {d['step']} {d['actuator']} {_short(d['params'])}: {d['outcome']} "
+            f"  step {d['step']} {d['actuator']} {_short(d['params'])}{again}: {d['outcome']} "
             f"(rules {', '.join(d['rules']) or '-'}; bundle {str(d['bundle_sha256'])[:12]})"
         )
         lines.extend(f"      reason: {r}" for r in d["reasons"])
     lines.append("approvals:" if card["approvals"] else "approvals: none needed")
     for a in card["approvals"]:
         reason = f" ({a['reason']})" if a.get("reason") else ""
-        lines.append(f"  step {a['step']} {a['actuator']}: {a['status']}{reason}")
+        asked = f" (round {a['round']})" if a.get("round", 1) > 1 else ""
+        lines.append(f"  step {a['step']} {a['actuator']}{asked}: {a['status']}{reason}")
         for v in a["votes"]:
             lines.append(
                 f"      {v['decision']} by {v['principal']} at {v['at']}: {v['comment'] or ''}"

@@ -26,7 +26,8 @@ class UnknownCardError(LookupError):
 
 
 def _approval(cards: dict[int, dict[str, Any]], step: int, actuator: str) -> dict[str, Any]:
-    blank = {"step": step, "actuator": actuator, "status": "pending", "votes": [], "refused": []}
+    blank = {"step": step, "actuator": actuator, "status": "pending", "round": 1}
+    blank |= {"votes": [], "refused": []}
     return cards.setdefault(step, blank)
 
 
@@ -47,11 +48,15 @@ def _apply_entry(card: dict[str, Any], kind: str, step: int, p: dict[str, Any], 
                 "rules": decision.get("rules", []),
                 "reasons": decision.get("reasons", []),
                 "bundle_sha256": decision.get("bundle_sha256"),
+                # 1, or n > 1 for the re-decision at dispatch after approval round n - 1.
+                "round": p.get("round", 1),
             }
         )
     elif kind == "approval_requested":
         entry = _approval(approvals, step, str(p.get("actuator")))
         entry.update(requested_at=p.get("at"), requirement=p.get("requirement"))
+        # A later round asks again: pending until its own verdict.
+        entry.update(round=p.get("round", 1), status="pending")
     elif kind == "vote":
         _approval(approvals, step, str(p.get("actuator")))["votes"].append(
             {k: p.get(k) for k in ("principal", "decision", "comment")} | {"at": at}

@@ -31,6 +31,7 @@ PASSTHROUGH = (
     "workflows.recording",
     "workflows.types",
     "workflows.approval_state",
+    "workflows.approval_rounds",
     "activities",
 )
 _EVENT_ID = re.compile(r"HistoryEvent\(id: (\d+)")

@@ -92,7 +92,9 @@ async def test_pack_round_trip_and_every_kind_of_damage(
 
     # The decision card tells the same story.
     body = card.json()
-    assert [d["outcome"] for d in body["decisions"]] == ["approval_required", "allow"]
+    # The restart is decided again at dispatch, after its approval: a second decision.
+    decided = [(d["step"], d["round"], d["outcome"]) for d in body["decisions"]]
+    assert decided == [(1, 1, "approval_required"), (1, 2, "approval_required"), (2, 1, "allow")]
     assert all(d["bundle_sha256"] == sha and d["rules"] for d in body["decisions"])
     (restart,) = body["approvals"]
     assert restart["status"] == "approved" and restart["votes"][0]["principal"] == "operator-user"

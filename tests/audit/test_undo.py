@@ -131,9 +131,12 @@ async def test_each_undo_step_is_gated_and_approved_and_irreversible_ones_listed
         "approval_requested",
         "vote",
         "approval_decided",
+        "decision",  # decided again at dispatch, with the facts of then
         "undo",
         "outcome",
     ]
+    redecided = json.loads(entries[5]["payload"])
+    assert redecided["round"] == 2 and redecided["gate_input"]["requester"] == "undo"
 
 
 async def test_undo_refuses_running_never_applied_and_compensated_incidents(
