@@ -40,6 +40,8 @@ from workflows.types import IncidentInput, PlaybookOutcome
 # A run with no deadline of its own (nor one from the opener) ends after this long.
 DEFAULT_DEADLINE_SECONDS = 6 * 3600.0
 DEADLINE_ALERT = "deadline_passed"
+# Runs recorded before deadlines existed have no deadline timer in their history.
+DEADLINE_PATCH = "incident-deadline"
 # Programming errors: raised out of a workflow, they fail the run instead of its task.
 PLAYBOOK_BUG_TYPES: tuple[type[BaseException], ...] = (
     ArithmeticError,
@@ -90,8 +92,11 @@ class RunGuard(PlaybookRecords):
         """Run ``remediate`` to an outcome within the incident's deadline."""
         deadline = self._deadline_of(incident)
         run = asyncio.create_task(self._remediate_to_outcome(incident))
+        # Without the patch marker (a history from before deadlines) no timer may be started,
+        # or the old history would no longer replay.
+        timeout = timedelta(seconds=deadline) if workflow.patched(DEADLINE_PATCH) else None
         try:
-            await workflow.wait_condition(run.done, timeout=timedelta(seconds=deadline))
+            await workflow.wait_condition(run.done, timeout=timeout)
         except TimeoutError:
             return await self._deadline_passed(run, deadline)
         except asyncio.CancelledError:
