@@ -25,11 +25,15 @@ from activities.policy.bundle import (
     PolicyError,
     new_interpreter,
     query_raw,
+    read_contents,
     rego_error_message,
 )
 from activities.policy.decision import decision_from_output, deny
+from activities.policy.limits import BundleTooLargeError
 from activities.policy.rego_input import set_json_input
+from activities.policy.sandbox import load_in_sandbox
 from activities.policy.types import Decision, GateInput, IncidentRef
+from api.core.settings import get_settings
 
 __all__ = [
     "Decision",
@@ -143,13 +147,21 @@ class EmbeddedPolicyEngine(PolicyEngine):
     def reload(self) -> str:
         """Compile the policy directory again and switch to it once it has compiled.
 
+        The files are read once and loaded first in the sandbox, with its size, memory and
+        time limits; only those same bytes, once they passed, are compiled in this process.
         Evaluations already running finish on the bundle they started with.
 
         Raises:
-            PolicyError: The new policy does not compile; the old one stays active.
+            PolicyError: The new policy does not compile or breaks a limit (a
+                ``PolicyLimitError``); the old one stays active.
         """
         with self._reload_lock:
-            fresh = PolicyBundle.load(self._dir)
+            contents = read_contents(self._dir)
+            try:
+                load_in_sandbox(contents, get_settings())
+            except BundleTooLargeError as exc:
+                raise PolicyError(exc.message) from exc
+            fresh = PolicyBundle.from_contents(self._dir, contents)
             previous, self._bundle = self._bundle, fresh
         if previous.sha256 != fresh.sha256:
             log.info("policy bundle %s replaces %s", fresh.sha256, previous.sha256)
