@@ -135,7 +135,8 @@ class Settings(BaseSettings):
     alertmanager_playbooks: dict[str, str] = Field(default_factory=dict)
     query_timeout_seconds: float = Field(default=30.0, gt=0)
     policy_sandbox_memory_mib: int = Field(default=256, ge=16)
-    policy_sandbox_seconds: float = Field(default=10.0, gt=0)
+    # At most 50: the simulation workflow gives its evaluation a 60 s local activity.
+    policy_sandbox_seconds: float = Field(default=10.0, gt=0, le=50)
     policy_check_seconds: float = Field(default=60.0, gt=0)
     # Temporal caps a payload at 2 MB and a what-if bundle travels in a workflow's input.
     policy_bundle_max_bytes: int = Field(default=1_000_000, ge=1, le=1_500_000)
