@@ -93,7 +93,9 @@ class PolicySandbox:
         self._process: subprocess.Popen[bytes] | None = None
         self._stderr: Any = None
         self._buffer = b""
-        self._lock = threading.Lock()
+        # Reentrant: close() takes it too, so closing from another thread waits for a
+        # request in flight instead of pulling the process from under it.
+        self._lock = threading.RLock()
 
     def __enter__(self) -> PolicySandbox:
         return self
@@ -139,6 +141,10 @@ class PolicySandbox:
 
     def close(self) -> None:
         """Stop the child (killed: it holds nothing worth a graceful end)."""
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         process, self._process = self._process, None
         self._buffer = b""
         if process is not None:

@@ -105,10 +105,12 @@ class WhatIfEngines:
                 compile, or breaks the sandbox's memory or time limit while loading.
         """
         with self._lock:
-            self._close_idle()
+            idle = self._take_idle()
             cached = self._cache.get(sha256)
             if cached is not None:
                 self._cache.move_to_end(sha256)
+        for stale in idle:
+            stale.close()
         if cached is None:
             cached = self._load(sha256)
         if cached.reads_applied_rows:
@@ -132,24 +134,31 @@ class WhatIfEngines:
             raise
         with self._lock:
             raced = self._cache.get(sha256)
-            if raced is not None:  # another thread loaded it meanwhile
-                loaded.close()
-                return raced
-            self._cache[sha256] = loaded
-            while len(self._cache) > _CACHED:
-                self._cache.popitem(last=False)[1].close()
-        return loaded
+            if raced is None:
+                self._cache[sha256] = loaded
+            evicted = [
+                self._cache.popitem(last=False)[1] for _ in range(len(self._cache) - _CACHED)
+            ]
+        if raced is not None:  # another thread loaded it meanwhile
+            evicted.append(loaded)
+        # Outside the cache lock: closing waits for a decision in flight on that engine.
+        for stale in evicted:
+            stale.close()
+        return raced or loaded
 
-    def _close_idle(self) -> None:
+    def _take_idle(self) -> list[WhatIfEngine]:
+        """Remove the engines idle for too long from the cache (the caller holds the lock)."""
         now = time.monotonic()
-        for sha in [s for s, e in self._cache.items() if now - e.used_at > _IDLE_SECONDS]:
-            self._cache.pop(sha).close()
+        idle = [sha for sha, e in self._cache.items() if now - e.used_at > _IDLE_SECONDS]
+        return [self._cache.pop(sha) for sha in idle]
 
     def close(self) -> None:
         """Stop every sandbox process."""
         with self._lock:
-            while self._cache:
-                self._cache.popitem()[1].close()
+            engines = list(self._cache.values())
+            self._cache.clear()
+        for stale in engines:
+            stale.close()
 
 
 def applied_objects(rows: list[list[Any]]) -> list[dict[str, Any]]:

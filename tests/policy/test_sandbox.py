@@ -37,7 +37,7 @@ MEMORY_ERROR = (
     "(STEWARD_POLICY_SANDBOX_MEMORY_MIB)"
 )
 # The memory limit must be what stops the reproducer, not the clock of a busy machine.
-MEMORY_FIRST = Settings(policy_sandbox_memory_mib=256, policy_sandbox_seconds=600)
+MEMORY_FIRST = Settings(policy_sandbox_memory_mib=256, policy_sandbox_seconds=50)
 # RSS may move a little with allocator noise; the reproducer grew workers by gigabytes.
 RSS_SLACK_MIB = 40
 
@@ -46,7 +46,7 @@ RSS_SLACK_MIB = 40
 def limits_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Settings read by get_settings(): memory first, and a database that is not the repo's."""
     monkeypatch.setenv("STEWARD_POLICY_SANDBOX_MEMORY_MIB", "256")
-    monkeypatch.setenv("STEWARD_POLICY_SANDBOX_SECONDS", "600")
+    monkeypatch.setenv("STEWARD_POLICY_SANDBOX_SECONDS", "50")
     monkeypatch.setenv("STEWARD_HOME", str(tmp_path / "home"))
     get_settings.cache_clear()
     yield
@@ -80,7 +80,7 @@ def test_a_bundle_within_the_limits_decides_in_the_sandbox() -> None:
 
 
 def test_an_oversize_bundle_is_refused_before_anything_compiles() -> None:
-    tight = Settings(policy_bundle_max_bytes=len(HUGE_SET) - 1, policy_sandbox_seconds=600)
+    tight = Settings(policy_bundle_max_bytes=len(HUGE_SET) - 1, policy_sandbox_seconds=50)
     # Compiled, this bundle would be stopped at the memory limit: the size limit came first.
     result = evaluate(PolicyEvaluation({GATE: HUGE_SET}, []), tight)
     assert result.error == (
