@@ -25,13 +25,11 @@ from activities.policy.bundle import (
     PolicyError,
     new_interpreter,
     query_raw,
-    read_contents,
     rego_error_message,
 )
 from activities.policy.decision import decision_from_output, deny
-from activities.policy.limits import BundleTooLargeError
 from activities.policy.rego_input import set_json_input
-from activities.policy.sandbox import load_in_sandbox
+from activities.policy.sandbox import reload_bundle
 from activities.policy.types import Decision, GateInput, IncidentRef
 from api.core.settings import get_settings
 
@@ -156,12 +154,7 @@ class EmbeddedPolicyEngine(PolicyEngine):
                 ``PolicyLimitError``); the old one stays active.
         """
         with self._reload_lock:
-            contents = read_contents(self._dir)
-            try:
-                load_in_sandbox(contents, get_settings())
-            except BundleTooLargeError as exc:
-                raise PolicyError(exc.message) from exc
-            fresh = PolicyBundle.from_contents(self._dir, contents)
+            fresh = reload_bundle(self._dir, get_settings())
             previous, self._bundle = self._bundle, fresh
         if previous.sha256 != fresh.sha256:
             log.info("policy bundle %s replaces %s", fresh.sha256, previous.sha256)

@@ -21,11 +21,12 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from activities.policy.bundle import PolicyError
-from activities.policy.limits import BundleLimits, check_bundle_size
+from activities.policy.bundle import PolicyBundle, PolicyError, read_contents
+from activities.policy.limits import BundleLimits, BundleTooLargeError, check_bundle_size
 from api.core.settings import REPO_ROOT, Settings
 
 # Starting the child (Python, regopy, for checks OPA's Go runtime) is not the bundle's
@@ -244,3 +245,22 @@ def load_in_sandbox(contents: dict[str, bytes], settings: Settings) -> str:
     with PolicySandbox(SandboxLimits.for_evaluation(settings)) as sandbox:
         sha: str = sandbox.request({"op": "load", "files": files})["bundle_sha256"]
     return sha
+
+
+def reload_bundle(directory: Path, settings: Settings) -> PolicyBundle:
+    """Read a policy directory, load it in the sandbox, then compile the same bytes here.
+
+    How a worker's engine reloads: the directory may hold anything by then, so its bytes
+    are read once, go through the size limits and the sandbox, and only then are compiled
+    in this process for in-process decisions.
+
+    Raises:
+        PolicyError: Unreadable, does not compile, or breaks a limit (a size limit, or a
+            :class:`PolicyLimitError` for memory and time).
+    """
+    contents = read_contents(directory)
+    try:
+        load_in_sandbox(contents, settings)
+    except BundleTooLargeError as exc:
+        raise PolicyError(exc.message) from exc
+    return PolicyBundle.from_contents(directory, contents)
