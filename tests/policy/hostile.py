@@ -27,6 +27,9 @@ decision := {{"outcome": "deny", "reasons": ["huge"], "approval": null, "rules":
 }}
 """
 
+# Allows everything but a cache purge, whose decision builds the huge set.
+HUGE_ON_PURGE = HUGE_ON_STEP_2.replace("input.step == 2", 'input.action == "demo.purge_cache"')
+
 
 def make_data_check_hostile(policy_dir: Path) -> None:
     """Make the shipped policy's data check (run by every load) build the huge set."""

@@ -14,16 +14,18 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.core.db import make_engine
 from api.core.settings import Settings, get_settings
 from api.core.simulation_quota import take_simulation
+from api.models import Step
 from tests.activities.policy import POLICIES
 from tests.audit.helpers import run_playbook
 from tests.audit.policies import scaling_denied
-from tests.policy.hostile import HUGE_SET, make_data_check_hostile, rss_mib
+from tests.policy.hostile import HUGE_ON_PURGE, HUGE_SET, make_data_check_hostile, rss_mib
 from tests.support import db as support_db
 
 db_url = support_db.db_url
@@ -86,6 +88,38 @@ async def test_a_hostile_what_if_is_refused_and_the_process_does_not_grow(
 
 
 @pytest.mark.asyncio(loop_scope="session")
+async def test_a_replanned_step_over_the_limit_is_denied_and_the_what_if_refused(
+    temporal_env: WorkflowEnvironment,
+    worker: Worker,
+    settings: Settings,
+    engine: Engine,
+    demo: httpx.Client,
+    api_url: str,
+    api_keys: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The recorded scale decides cheaply; the re-planned error_burst's purge does not."""
+    use(monkeypatch, policy_sandbox_memory_mib="256", policy_sandbox_seconds="50")
+    incident, outcome = await run_playbook(temporal_env.client, settings, "high_latency")
+    assert outcome.status == "resolved"
+    async with httpx.AsyncClient(base_url=api_url, timeout=120) as api:
+        found = await api.post(
+            f"/api/v1/incidents/{incident}/simulations",
+            json={"policies": {GATE: HUGE_ON_PURGE}, "playbook": "error_burst"},
+            headers={"X-API-Key": api_keys["auditor"]},
+        )
+    assert found.status_code == 422 and found.json()["detail"] == MEMORY_ERROR
+    # The plan run's gate denied the purge with the limit as its reason (a recorded step).
+    with Session(engine) as session:
+        denied = session.exec(
+            select(Step).where(Step.name == "demo.purge_cache", Step.status == "denied")
+        ).all()
+    assert [(s.incident_id.startswith(f"{incident}-sim-"), s.error) for s in denied] == [
+        (True, MEMORY_ERROR)
+    ]
+
+
+@pytest.mark.asyncio(loop_scope="session")
 async def test_the_simulation_quota_is_per_key(
     worker: Worker,
     api_url: str,
@@ -132,6 +166,7 @@ TAKE_FOUR = """
 import sys
 from api.core.db import make_engine
 from api.core.simulation_quota import take_simulation
+from api.models import Step
 engine = make_engine(sys.argv[1])
 print(" ".join(str(take_simulation(engine, "key1", 5, 3600, now=7200.5).admitted)
                for _ in range(4)))
