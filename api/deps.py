@@ -17,6 +17,7 @@ from api.core.db import get_engine
 from api.core.permissions import PUBLIC, Permission, permissions_of, roles_with
 from api.core.ratelimit import TokenBucketLimiter, retry_after_header
 from api.core.settings import Settings, get_settings
+from api.core.simulation_quota import take_simulation
 from api.core.temporal import connect
 
 
@@ -163,6 +164,33 @@ def current_principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def take_simulation_quota(principal: Principal) -> None:
+    """Count one simulation (a what-if or a simulate-mode incident) against the key's quota.
+
+    Blocking (a database write): call it from a thread in async routes.
+
+    Raises:
+        RefusedError: 429 with ``Retry-After`` when the key has started its quota of
+            simulations in this interval.
+    """
+    settings = get_settings()
+    answer = take_simulation(
+        get_engine(), principal.key_id, settings.simulation_quota, settings.simulation_quota_seconds
+    )
+    if not answer.admitted:
+        wait = retry_after_header(answer.retry_after)
+        raise RefusedError(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"simulation quota exceeded for API key {principal.key_id}: "
+            f"{settings.simulation_quota} what-ifs and simulate-mode incidents per "
+            f"{settings.simulation_quota_seconds} s (STEWARD_SIMULATION_QUOTA); "
+            f"retry after {wait} s",
+            key_id=principal.key_id,
+            headers={"Retry-After": wait},
+        )
+
 
 # Attribute naming the permission a guard dependency enforces (PUBLIC for open routes).
 PERMISSION_ATTRIBUTE = "steward_permission"

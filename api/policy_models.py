@@ -100,3 +100,17 @@ class ActionOutcomeFact(SQLModel, table=True):
     service: str
     verified: int
     ended_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class SimulationQuotaWindow(SQLModel, table=True):
+    """How many simulations one API key started in one quota interval (fixed windows).
+
+    One row per key and interval, incremented atomically, so every API process counts
+    against the same quota (``api.core.simulation_quota``).
+    """
+
+    __tablename__ = "simulation_quota"
+
+    key_id: str = Field(primary_key=True)
+    window_start: int = Field(primary_key=True)  # epoch seconds, a multiple of the interval
+    started: int

@@ -7,10 +7,7 @@ file names are checked before anything touches the disk.
 from __future__ import annotations
 
 import json
-import tempfile
-from dataclasses import asdict
-from pathlib import Path, PurePosixPath
-from typing import Any
+from pathlib import PurePosixPath
 
 from sqlalchemy import Engine
 from temporalio import activity
@@ -22,9 +19,11 @@ from activities.ledger.types import (
     SimulationRecord,
 )
 from activities.ledger.writer import LedgerWriter
-from activities.policy.engine import EmbeddedPolicyEngine, PolicyError
-from activities.policy.types import GateInput, IncidentRef
+from activities.policy.bundle import PolicyError
+from activities.policy.limits import BundleLimits, BundleTooLargeError, check_bundle_size
+from activities.policy.sandbox import PolicyLimitError, PolicySandbox, SandboxLimits
 from api.core.audit_ledger import EntryDraft, archive_bundle, incident_entries
+from api.core.settings import Settings, get_settings
 
 
 class BadPolicyFilesError(ValueError):
@@ -45,35 +44,30 @@ def safe_name(name: str) -> str:
     return str(path)
 
 
-def gate_input_from_dict(doc: dict[str, Any]) -> GateInput:
-    """Rebuild the typed gate input the ledger recorded as a dict."""
-    fields = dict(doc)
-    fields["incident"] = IncidentRef(**fields["incident"])
-    return GateInput(**fields)
+def evaluate(request: PolicyEvaluation, settings: Settings) -> PolicyEvaluationResult:
+    """Compile the bundle from its sources and decide every input; errors become the result.
 
-
-def evaluate(request: PolicyEvaluation) -> PolicyEvaluationResult:
-    """Compile the bundle from its sources and decide every input; errors become the result."""
+    The bundle is a user's: it is size-checked, then compiled and evaluated in a sandbox
+    process with memory and time limits, so this worker never holds what it builds. A limit
+    breach is a result like a compile error (the workflow records it and does not retry).
+    """
     try:
         names = {safe_name(name): text for name, text in request.policy_files.items()}
-    except BadPolicyFilesError as exc:
+        check_bundle_size(names, BundleLimits.from_settings(settings))
+    except (BadPolicyFilesError, BundleTooLargeError) as exc:
         return PolicyEvaluationResult(error=str(exc))
-    with tempfile.TemporaryDirectory(prefix="steward-whatif-") as folder:
-        root = Path(folder)
-        for name, text in names.items():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            (root / name).write_text(text)
+    with PolicySandbox(SandboxLimits.for_evaluation(settings)) as sandbox:
         try:
-            engine = EmbeddedPolicyEngine(root)
+            sha = sandbox.request({"op": "load", "files": names})["bundle_sha256"]
+        except PolicyLimitError as exc:
+            return PolicyEvaluationResult(error=exc.message)
         except PolicyError as exc:
             return PolicyEvaluationResult(error=f"the what-if policy does not compile: {exc}")
-        decisions = []
-        for doc in request.gate_inputs:
-            try:
-                decisions.append(asdict(engine.evaluate(gate_input_from_dict(doc))))
-            except (TypeError, KeyError) as exc:
-                return PolicyEvaluationResult(error=f"a recorded gate input is malformed: {exc}")
-        return PolicyEvaluationResult(engine.bundle_sha256, decisions)
+        try:
+            answer = sandbox.request({"op": "decide", "inputs": request.gate_inputs})
+        except PolicyError as exc:
+            return PolicyEvaluationResult(error=exc.message)
+    return PolicyEvaluationResult(sha, answer["decisions"])
 
 
 class SimulationActivities:
@@ -112,7 +106,7 @@ class SimulationActivities:
         A bundle that compiles is archived, so a re-planned playbook can decide with it and
         evidence packs can carry it.
         """
-        result = evaluate(request)
+        result = evaluate(request, get_settings())
         if result.error is None:
             files = {safe_name(name): text for name, text in request.policy_files.items()}
             archive_bundle(self._engine, result.bundle_sha256, files)

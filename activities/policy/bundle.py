@@ -79,6 +79,20 @@ def policy_files(policy_dir: Path) -> list[str]:
     return sorted(names)
 
 
+def read_contents(directory: Path) -> dict[str, bytes]:
+    """Return the bytes of the bundle's files (:func:`policy_files`) in ``directory``.
+
+    Raises:
+        PolicyError: Not a directory, or a file is unreadable.
+    """
+    if not directory.is_dir():
+        raise PolicyError(f"{directory}: not a policy directory")
+    try:
+        return {name: (directory / name).read_bytes() for name in policy_files(directory)}
+    except OSError as exc:
+        raise PolicyError(f"{directory}: {exc}") from exc
+
+
 def bundle_sha256(contents: dict[str, bytes]) -> str:
     """Return the hex SHA-256 identifying a bundle.
 
@@ -200,12 +214,30 @@ class PolicyBundle:
                 policy finds problems in its data (``data_problems``).
         """
         directory = Path(get_settings().policy_dir if policy_dir is None else policy_dir)
-        if not directory.is_dir():
-            raise PolicyError(f"{directory}: not a policy directory")
-        try:
-            contents = {name: (directory / name).read_bytes() for name in policy_files(directory)}
-        except OSError as exc:
-            raise PolicyError(f"{directory}: {exc}") from exc
+        return cls.from_contents(
+            directory, read_contents(directory), query, with_checks=with_checks
+        )
+
+    @classmethod
+    def from_contents(
+        cls,
+        directory: Path,
+        contents: dict[str, bytes],
+        query: str = BUNDLE_QUERY,
+        *,
+        with_checks: bool = False,
+    ) -> PolicyBundle:
+        """Compile and smoke-test a bundle already read (see :meth:`load`).
+
+        Args:
+            directory: Where the contents came from, for messages.
+            contents: File bytes by relative POSIX path, as :func:`read_contents` returns.
+            query: The query the bundle answers.
+            with_checks: Keep the load-time checks in the bundle.
+
+        Raises:
+            PolicyError: As :meth:`load`.
+        """
         modules = {name: data for name, data in contents.items() if name.endswith(".rego")}
         if not modules:
             raise PolicyError(f"{directory}: no .rego files")

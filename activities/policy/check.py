@@ -17,11 +17,14 @@ from pathlib import Path
 from sqlmodel import Session
 
 from activities.policy import runtime
-from activities.policy.bundle import PolicyBundle, PolicyError
+from activities.policy.bundle import PolicyBundle, PolicyError, policy_files
 from activities.policy.engine import EmbeddedPolicyEngine
 from activities.policy.facts import FACT_KEYS, sample_stats
+from activities.policy.limits import BundleLimits, BundleTooLargeError, check_bundle_size
 from activities.policy.opa_local import OpaPolicy, Problem, problems_from_error, rego_files
+from activities.policy.sandbox import PolicySandbox, SandboxLimits
 from activities.policy.types import GateInput, IncidentRef
+from api.core.settings import get_settings
 from api.policy_models import PolicyChange
 
 # A fact is read as stats.<name> (or stats["<name>"]), where stats is input.stats or a
@@ -134,15 +137,44 @@ def _sample_decisions(opa: OpaPolicy, policy_dir: Path) -> list[Problem]:
     ]
 
 
+def check_policy_sandboxed(policy_dir: Path) -> CheckReport:
+    """:func:`check_policy` for a server: size limits first, then in a limited child process.
+
+    A bundle over a size limit is not compiled at all; one that goes over the sandbox's
+    memory or time limit is reported as a problem naming the limit. Either way the calling
+    process never compiles the policy itself.
+    """
+    report = CheckReport(Path(policy_dir))
+    settings = get_settings()
+    try:
+        contents = {
+            name: (report.directory / name).read_bytes() for name in policy_files(report.directory)
+        }
+        check_bundle_size(contents, BundleLimits.from_settings(settings))
+    except (OSError, BundleTooLargeError) as exc:
+        report.problems.append(Problem(str(exc), source="limits"))
+        return report
+    try:
+        with PolicySandbox(SandboxLimits.for_check(settings), mode="check") as sandbox:
+            answer = sandbox.request({"op": "check", "directory": str(report.directory.resolve())})
+    except PolicyError as exc:
+        report.problems.append(Problem(exc.message, source="sandbox"))
+        return report
+    report.bundle_sha256 = answer["bundle_sha256"]
+    report.files, report.facts_read = answer["files"], answer["facts_read"]
+    report.problems = [Problem(**problem) for problem in answer["problems"]]
+    return report
+
+
 def request_reload(
     session: Session, policy_dir: Path, principal: str, reason: str
 ) -> tuple[CheckReport, PolicyChange]:
-    """Check the policy and record a reload, or a refused one, with who and why.
+    """Check the policy (in the sandbox) and record a reload, or a refused one, with who and why.
 
     Workers reload when they see a newer ``reload`` record; a refused one changes nothing,
     so the running bundle keeps deciding.
     """
-    report = check_policy(policy_dir)
+    report = check_policy_sandboxed(policy_dir)
     detail: dict[str, object] = {"directory": str(report.directory)}
     if report.ok:
         detail["bundle_sha256"] = report.bundle_sha256

@@ -29,7 +29,9 @@ from activities.policy.bundle import (
 )
 from activities.policy.decision import decision_from_output, deny
 from activities.policy.rego_input import set_json_input
+from activities.policy.sandbox import reload_bundle
 from activities.policy.types import Decision, GateInput, IncidentRef
+from api.core.settings import get_settings
 
 __all__ = [
     "Decision",
@@ -143,13 +145,16 @@ class EmbeddedPolicyEngine(PolicyEngine):
     def reload(self) -> str:
         """Compile the policy directory again and switch to it once it has compiled.
 
+        The files are read once and loaded first in the sandbox, with its size, memory and
+        time limits; only those same bytes, once they passed, are compiled in this process.
         Evaluations already running finish on the bundle they started with.
 
         Raises:
-            PolicyError: The new policy does not compile; the old one stays active.
+            PolicyError: The new policy does not compile or breaks a limit (a
+                ``PolicyLimitError``); the old one stays active.
         """
         with self._reload_lock:
-            fresh = PolicyBundle.load(self._dir)
+            fresh = reload_bundle(self._dir, get_settings())
             previous, self._bundle = self._bundle, fresh
         if previous.sha256 != fresh.sha256:
             log.info("policy bundle %s replaces %s", fresh.sha256, previous.sha256)

@@ -18,8 +18,9 @@ from activities.actuators.registry import (
 )
 from activities.policy.engine import PolicyEngine, PolicyError, gate_input_to_dict
 from activities.policy.facts import FactsGatherer
+from activities.policy.sandbox import PolicyLimitError
 from activities.policy.signing import DecisionSigner, params_sha256
-from activities.policy.what_if import WhatIfEngines
+from activities.policy.what_if import AppliedObjectsEngine, WhatIfEngine, WhatIfEngines
 from activities.records.activities import RecordActivities
 from activities.types import Authorization, AuthorizeRequest, GateInput, GateRequest, GateResult
 from api.core.settings import Settings
@@ -80,11 +81,16 @@ class GateActivities:
             return
         log.info("policy reload %d: bundle %s", generation, sha)
 
-    def _policy_for(self, req: GateRequest) -> PolicyEngine:
+    async def _policy_for(
+        self, req: GateRequest
+    ) -> PolicyEngine | WhatIfEngine | AppliedObjectsEngine:
         """The running bundle; in simulate mode, the what-if bundle the request names.
 
+        A what-if bundle decides in a sandbox process with memory and time limits.
+
         Raises:
-            ApplicationError: non-retryable, when the what-if bundle is unknown or broken.
+            ApplicationError: non-retryable, when the what-if bundle is unknown, broken or
+                over a limit (type ``PolicyLimit`` for the memory and time limits).
         """
         if req.what_if_bundle is None or req.mode != "simulate":
             return self._engine
@@ -93,7 +99,10 @@ class GateActivities:
                 "this worker cannot decide with what-if bundles", type="WhatIf", non_retryable=True
             )
         try:
-            return self._what_if.get(req.what_if_bundle)
+            # Loading starts a process and compiles: off the worker's event loop.
+            return await asyncio.to_thread(self._what_if.get, req.what_if_bundle)
+        except PolicyLimitError as exc:
+            raise ApplicationError(str(exc), type="PolicyLimit", non_retryable=True) from exc
         except PolicyError as exc:
             raise ApplicationError(str(exc), type="WhatIf", non_retryable=True) from exc
 
@@ -134,7 +143,7 @@ class GateActivities:
             workflow_id=req.workflow_id,
             step=req.step,
         )
-        decision = await self._policy_for(req).decide(gate_input)
+        decision = await (await self._policy_for(req)).decide(gate_input)
         authorization = None
         if decision.outcome == "allow" and req.mode == "apply":
             authorization = self._authorization(req, clean, decision.bundle_sha256, [])

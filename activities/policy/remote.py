@@ -25,7 +25,9 @@ from opa_client.opa_async import AsyncOpaClient
 from activities.policy.bundle import PolicyBundle
 from activities.policy.decision import decision_from_document, deny
 from activities.policy.engine import PolicyEngine, canonical_json, gate_input_to_dict
+from activities.policy.sandbox import reload_bundle
 from activities.policy.types import Decision, GateInput
+from api.core.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +89,15 @@ class RemotePolicyEngine(PolicyEngine):
     def reload(self) -> str:
         """Compile the policy directory again and switch to it once it has compiled.
 
+        Like the embedded engine's, the new bundle loads in the sandbox first (see
+        :func:`activities.policy.sandbox.reload_bundle`).
+
         Raises:
-            PolicyError: The new policy does not compile; the old one stays active.
+            PolicyError: The new policy does not compile or breaks a limit; the old one
+                stays active.
         """
         with self._reload_lock:
-            fresh = PolicyBundle.load(self._dir)
+            fresh = reload_bundle(self._dir, get_settings())
             previous, self._bundle = self._bundle, fresh
         if previous.sha256 != fresh.sha256:
             log.info("policy bundle %s replaces %s (remote)", fresh.sha256, previous.sha256)

@@ -53,6 +53,18 @@ class GateInput:
     step: int
 
 
+def gate_input_from_dict(doc: dict[str, Any]) -> GateInput:
+    """Rebuild the typed gate input the ledger recorded as a dict.
+
+    Raises:
+        TypeError: A field is missing or unknown.
+        KeyError: There is no incident.
+    """
+    fields = dict(doc)
+    fields["incident"] = IncidentRef(**fields["incident"])
+    return GateInput(**fields)
+
+
 @dataclass
 class ApproverGroup:
     """One group that may approve: the first stage, or a stage escalation moves on to.

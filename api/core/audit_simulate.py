@@ -10,17 +10,16 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.client import Client
 
+from activities.policy.limits import BundleLimits, BundleTooLargeError, check_bundle_size
 from api.core.audit_history import HistoryUnavailableError, fetch_history, history_facts
 from api.core.incidents import known_playbook
-from api.core.settings import Settings
+from api.core.settings import Settings, get_settings
 from api.models import Incident
 from workflows.audit_types import SimulationRequest, SimulationResult
 from workflows.simulation import SIMULATION_WORKFLOW
 from workflows.types import IncidentInput
 
 DATA_FILE = "data.json"
-# A what-if bundle travels in the workflow's input; Temporal caps payloads at 2 MB.
-MAX_POLICY_BYTES = 1_000_000
 
 
 class SimulationInputError(ValueError):
@@ -31,7 +30,8 @@ def read_policy_dir(directory: Path) -> dict[str, str]:
     """Return a bundle's sources: every ``*.rego`` but ``*_test.rego``, and ``data.json``.
 
     Raises:
-        SimulationInputError: Not a directory, no Rego files, unreadable or too large.
+        SimulationInputError: Not a directory, no Rego files, unreadable, or over a bundle
+            size limit (``STEWARD_POLICY_BUNDLE_MAX_BYTES`` and the others).
     """
     if not directory.is_dir():
         raise SimulationInputError(f"{directory}: not a policy directory")
@@ -48,8 +48,10 @@ def read_policy_dir(directory: Path) -> dict[str, str]:
         files = {name: (directory / name).read_text() for name in sorted(names)}
     except (OSError, UnicodeDecodeError) as exc:
         raise SimulationInputError(f"{directory}: {exc}") from exc
-    if sum(len(text.encode()) for text in files.values()) > MAX_POLICY_BYTES:
-        raise SimulationInputError(f"{directory}: larger than {MAX_POLICY_BYTES} bytes")
+    try:
+        check_bundle_size(files, BundleLimits.from_settings(get_settings()))
+    except BundleTooLargeError as exc:
+        raise SimulationInputError(f"{directory}: {exc.message}") from exc
     return files
 
 

@@ -81,6 +81,20 @@ class Settings(BaseSettings):
         alertmanager_playbooks: Alert name -> playbook, for alerts without a ``playbook`` label.
         query_timeout_seconds: How long a REST read answered by a workflow run (delivery
             triage, replay advice) may take before the API answers 503.
+        policy_sandbox_memory_mib: Memory a submitted policy bundle (what-ifs, reload checks)
+            may use beyond its sandbox process's start, in MiB; past it the process is killed.
+        policy_sandbox_seconds: Wall-clock limit on compiling a what-if bundle and deciding
+            its inputs, and on each decision of a re-planned playbook with it.
+        policy_check_seconds: Wall-clock limit on checking a policy for a reload (both
+            engines compile it, tests included).
+        policy_bundle_max_bytes: Largest submitted or reloaded bundle, all files together.
+        policy_bundle_max_modules: Most ``.rego`` modules in one bundle.
+        policy_module_max_bytes: Largest single ``.rego`` module.
+        policy_data_max_bytes: Largest ``data.json``.
+        simulation_quota: What-if simulations and simulate-mode incidents one API key may
+            start per ``simulation_quota_seconds``, counted in the app database so the quota
+            holds across API processes.
+        simulation_quota_seconds: The quota's interval.
     """
 
     model_config = SettingsConfigDict(env_prefix="STEWARD_", env_file=".env", extra="ignore")
@@ -129,6 +143,17 @@ class Settings(BaseSettings):
     ingest_max_batch: int = Field(default=1000, ge=1, le=10_000)
     alertmanager_playbooks: dict[str, str] = Field(default_factory=dict)
     query_timeout_seconds: float = Field(default=30.0, gt=0)
+    policy_sandbox_memory_mib: int = Field(default=256, ge=16)
+    # At most 50: the simulation workflow gives its evaluation a 60 s local activity.
+    policy_sandbox_seconds: float = Field(default=10.0, gt=0, le=50)
+    policy_check_seconds: float = Field(default=60.0, gt=0)
+    # Temporal caps a payload at 2 MB and a what-if bundle travels in a workflow's input.
+    policy_bundle_max_bytes: int = Field(default=1_000_000, ge=1, le=1_500_000)
+    policy_bundle_max_modules: int = Field(default=100, ge=1)
+    policy_module_max_bytes: int = Field(default=256_000, ge=1)
+    policy_data_max_bytes: int = Field(default=512_000, ge=1)
+    simulation_quota: int = Field(default=30, ge=1)
+    simulation_quota_seconds: int = Field(default=3600, ge=1)
 
     @property
     def slack_enabled(self) -> bool:

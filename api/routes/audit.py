@@ -7,7 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
+from activities.policy.limits import BundleLimits, BundleTooLargeError, check_bundle_size
 from api.core.audit_card import UnknownCardError, decision_card
 from api.core.audit_history import HistoryUnavailableError
 from api.core.audit_keys import ledger_signer, ledger_verifier
@@ -19,7 +21,7 @@ from api.core.audit_verify import verify_ledger
 from api.core.db import get_engine
 from api.core.permissions import Permission
 from api.core.settings import get_settings
-from api.deps import ClientDep, PrincipalDep, allow
+from api.deps import ClientDep, PrincipalDep, allow, take_simulation_quota
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -101,10 +103,26 @@ async def undo(incident_id: str, client: ClientDep, principal: PrincipalDep) -> 
 
 @router.post(
     "/incidents/{incident_id}/simulations",
+    responses={
+        413: {"description": "The bundle is over a size limit (the message names it)"},
+        422: {"description": "The bundle does not compile or exceeded a memory or time limit"},
+        429: {"description": "The key's simulation quota is used up (see Retry-After)"},
+    },
     dependencies=[allow(Permission.INCIDENTS_READ)],
 )
-async def simulate(incident_id: str, body: SimulationIn, client: ClientDep) -> dict[str, Any]:
-    """Re-decide the incident's recorded gate inputs under the given bundle (a workflow)."""
+async def simulate(
+    incident_id: str, body: SimulationIn, client: ClientDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Re-decide the incident's recorded gate inputs under the given bundle (a workflow).
+
+    The bundle is size-checked here, then compiled and evaluated in a sandbox process with
+    memory and time limits; each simulation counts against the key's simulation quota.
+    """
+    try:
+        check_bundle_size(body.policies, BundleLimits.from_settings(get_settings()))
+    except BundleTooLargeError as exc:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, exc.message) from exc
+    await run_in_threadpool(take_simulation_quota, principal)
     try:
         simulation_id, result = await run_simulation(
             client, get_engine(), get_settings(), incident_id, body.policies, body.playbook

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 from sqlmodel import col, select
+from starlette.concurrency import run_in_threadpool
 
 from api.core.evidence import evidence_in
 from api.core.incidents import (
@@ -17,7 +18,7 @@ from api.core.incidents import (
 )
 from api.core.permissions import Permission
 from api.core.settings import get_settings
-from api.deps import ClientDep, PrincipalDep, SessionDep, allow
+from api.deps import ClientDep, PrincipalDep, SessionDep, allow, take_simulation_quota
 from api.models import Approval, ApprovalVote, Incident, Step
 from api.schemas import (
     ApprovalOut,
@@ -38,7 +39,10 @@ router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
     "",
     response_model=IncidentOpened,
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"description": "The same fingerprint is already open: that incident"}},
+    responses={
+        200: {"description": "The same fingerprint is already open: that incident"},
+        429: {"description": "Simulate mode: the key's simulation quota is used up"},
+    },
     dependencies=[allow(Permission.INCIDENTS_OPEN)],
 )
 async def create_incident(
@@ -52,7 +56,11 @@ async def create_incident(
 
     ``params`` are checked against the playbook's schema (``GET /api/v1/playbooks``): a bad
     value is answered 422 naming the field, and no run starts.
+
+    A simulate-mode incident counts against the key's simulation quota (429 past it).
     """
+    if body.mode == "simulate":
+        await run_in_threadpool(take_simulation_quota, principal)
     try:
         row, created = await open_incident(client, session, get_settings(), body, principal.name)
     except InvalidParamsError as exc:

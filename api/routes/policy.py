@@ -180,8 +180,10 @@ def remove_freeze(
 async def reload(body: ReloadIn, session: SessionDep, principal: PrincipalDep) -> ReloadOut:
     """Check the policy directory and have every worker reload it.
 
-    A bundle that fails to compile, or whose data or facts do not check, is refused with
-    422 and its problems (``file:line: message``); the running bundle stays active.
+    The check runs in a sandbox process with memory and time limits, after the bundle's
+    size limits. A bundle that fails to compile, whose data or facts do not check, or that
+    breaks a limit is refused with 422 and its problems (``file:line: message``, or the
+    limit and its setting); the running bundle stays active.
     """
     # Imported here: it loads the OPA engine, which only reloads need.
     from activities.policy.check import request_reload
@@ -193,7 +195,7 @@ async def reload(body: ReloadIn, session: SessionDep, principal: PrincipalDep) -
     )
     if not report.ok or report.bundle_sha256 is None:
         detail = {
-            "message": "the policy does not compile; the running bundle stays active",
+            "message": "the policy was refused; the running bundle stays active",
             "change_id": change.id,
             "problems": [str(p) for p in report.problems],
         }

@@ -41,12 +41,14 @@ def archive(db: Engine, files: dict[str, str]) -> str:
 
 async def test_a_bundle_from_before_rows_gets_applied_facts_as_objects(engine: Engine) -> None:
     sha = archive(engine, {"steward/gate/gate.rego": OBJECT_FACTS_POLICY})
-    what_if = WhatIfEngines(engine).get(sha)
+    engines = WhatIfEngines(engine)  # each bundle decides in a sandbox process
+    what_if = engines.get(sha)
     assert isinstance(what_if, AppliedObjectsEngine)
     gate_input = sample_input()
     stats = dict(gate_input.stats)
     stats["applied"] = [["demo.restart", "demo", "demo", "critical", 0, 1, 2, 3, 4]]
     decision = await what_if.decide(dataclasses.replace(gate_input, stats=stats))
+    engines.close()
     assert (decision.outcome, decision.rules) == ("allow", ["tier_allow"])
     assert decision.bundle_sha256 == sha
 
@@ -57,7 +59,9 @@ async def test_a_bundle_reading_rows_decides_unchanged(engine: Engine) -> None:
         for path in POLICIES.rglob("*")
         if path.is_file() and not path.name.endswith("_test.rego")
     }
-    what_if = WhatIfEngines(engine).get(archive(engine, files))
+    engines = WhatIfEngines(engine)
+    what_if = engines.get(archive(engine, files))
     assert not isinstance(what_if, AppliedObjectsEngine)
     decision = await what_if.decide(sample_input())
+    engines.close()
     assert decision.outcome == "allow"
