@@ -16,8 +16,9 @@ from api.core.apikeys import KEY_ID_HEX_CHARS, TOKEN_PREFIX, AuthError, Principa
 from api.core.db import get_engine
 from api.core.permissions import PUBLIC, Permission, permissions_of, roles_with
 from api.core.ratelimit import TokenBucketLimiter, retry_after_header
-from api.core.settings import Settings, get_settings
-from api.core.temporal import connect
+from api.core.settings import get_settings
+from api.core.temporal import TemporalUnavailableError, connect
+from api.unavailable import TEMPORAL_UNAVAILABLE_RESPONSES
 
 
 def get_session() -> Iterator[Session]:
@@ -33,7 +34,8 @@ async def get_client(request: Request) -> Client:
     """Return the app's Temporal client, connecting on first use.
 
     Raises:
-        HTTPException: 503 when Temporal cannot be reached.
+        TemporalUnavailableError: Temporal cannot be reached (answered 503 by
+            ``api.unavailable``).
     """
     client: Client | None = getattr(request.app.state, "temporal", None)
     if client is not None:
@@ -41,14 +43,7 @@ async def get_client(request: Request) -> Client:
     async with _client_lock:
         client = getattr(request.app.state, "temporal", None)
         if client is None:
-            settings: Settings = get_settings()
-            try:
-                client = await connect(settings)
-            except Exception as exc:  # any connect failure means the same thing to the caller
-                raise HTTPException(
-                    status.HTTP_503_SERVICE_UNAVAILABLE,
-                    f"Temporal at {settings.temporal_address} is unreachable: {exc}",
-                ) from exc
+            client = await connect(get_settings(), answer_quickly=True)
             request.app.state.temporal = client
     return client
 
@@ -60,7 +55,7 @@ async def get_client_if_reachable(request: Request) -> Client | None:
     """
     try:
         return await get_client(request)
-    except HTTPException:
+    except TemporalUnavailableError:
         return None
 
 
@@ -217,12 +212,18 @@ def _declared_permissions(dependant: Dependant, seen: set[int] | None = None) ->
     return found
 
 
+def _needs_temporal(dependant: Dependant) -> bool:
+    # Only a hard dependency: routes on get_client_if_reachable answer without Temporal.
+    return any(sub.call is get_client or _needs_temporal(sub) for sub in dependant.dependencies)
+
+
 def guarded(router: APIRouter) -> APIRouter:
     """Return ``router`` after checking that each of its routes names exactly one permission.
 
     Also writes each route's permission into its OpenAPI operation as ``x-steward-permission``,
-    so that clients and the access-control test read the matrix from the schema. Include
-    every router through it: ``app.include_router(guarded(router))``.
+    so that clients and the access-control test read the matrix from the schema, and declares
+    the 503 of ``TEMPORAL_UNAVAILABLE_RESPONSES`` on each route that depends on the Temporal
+    client. Include every router through it: ``app.include_router(guarded(router))``.
 
     Raises:
         RuntimeError: Naming the routes that declare no permission, or more than one.
@@ -237,6 +238,8 @@ def guarded(router: APIRouter) -> APIRouter:
             problems.append(f"{label} declares {len(declared)} permissions")
             continue
         route.openapi_extra = {**(route.openapi_extra or {}), OPENAPI_PERMISSION_KEY: declared[0]}
+        if _needs_temporal(route.dependant):
+            route.responses = {**TEMPORAL_UNAVAILABLE_RESPONSES, **route.responses}
     if problems:
         raise RuntimeError(
             "every route needs exactly one allow(...) or public(...) dependency: "

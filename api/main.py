@@ -28,6 +28,7 @@ from api.routes import (
     slack_links,
 )
 from api.slack.notifier import SlackNotifier, make_web_client
+from api.unavailable import install_temporal_unavailable_handlers
 
 
 @asynccontextmanager
@@ -73,6 +74,7 @@ def create_app() -> FastAPI:
     app.include_router(guarded(signals.router))
     app.include_router(guarded(deliveries.router))
     install_refusal_recording(app)
+    install_temporal_unavailable_handlers(app)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,

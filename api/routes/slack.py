@@ -18,6 +18,7 @@ from api.core.db import get_engine
 from api.core.permissions import Permission, permissions_of
 from api.core.refusals import Refusal
 from api.core.settings import get_settings
+from api.core.temporal import TemporalUnavailableError
 from api.deps import RefusedError, get_client, public
 from api.guards import record_in_database, route_template
 from api.slack.actions import (
@@ -28,6 +29,7 @@ from api.slack.actions import (
     parse_command,
     parse_interaction,
     status_text,
+    tell_to_retry,
 )
 from api.slack.blocks import escape
 from api.slack.links import principal_for_slack_user
@@ -108,10 +110,8 @@ async def _decide_later(request: Request, principal: Principal, asked: SlackRequ
     notifier = _notifier(request)
     try:
         client = await get_client(request)
-    except HTTPException as exc:
-        await run_in_threadpool(
-            notifier.tell_user, asked.channel_id, asked.user_id, f"Not counted: {exc.detail}"
-        )
+    except TemporalUnavailableError as exc:
+        await tell_to_retry(notifier, asked, exc)
         return
     await carry_out_decision(get_engine(), client, notifier, principal, asked)
 
