@@ -102,6 +102,31 @@ def _presented_key_id(token: str) -> str | None:
     return parts[1] if well_formed else None
 
 
+UNAUTHENTICATED_LIMIT_REASON = "too many requests without a valid API key from this address"
+
+
+def limit_unauthenticated(request: Request) -> None:
+    """Spend a token of the caller address's bucket for a request that proved no identity.
+
+    Call it where such a request is about to be refused (401): past the address's limit the
+    answer becomes 429, and the request costs a count in memory, nothing more.
+
+    Raises:
+        RefusedError: 429 with ``Retry-After`` once the address has used up its bucket.
+    """
+    limiter: TokenBucketLimiter = request.app.state.address_limiter
+    address = request.client.host if request.client else "unknown"
+    wait = limiter.take(address)
+    if wait > 0:
+        retry_after = retry_after_header(wait)
+        raise RefusedError(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"{UNAUTHENTICATED_LIMIT_REASON} ({address}); retry after {retry_after} s",
+            reason=UNAUTHENTICATED_LIMIT_REASON,
+            headers={"Retry-After": retry_after},
+        )
+
+
 def current_principal(
     request: Request,
     session: SessionDep,
@@ -112,12 +137,14 @@ def current_principal(
 
     Raises:
         RefusedError: 401 when the key is missing or not valid; 429 when the key has used up
-            its rate limit (with ``Retry-After``).
+            its rate limit, or the address its limit of requests without a valid key (with
+            ``Retry-After``).
     """
     token = x_api_key
     if token is None and authorization and authorization.lower().startswith("bearer "):
         token = authorization[7:].strip()
     if not token:
+        limit_unauthenticated(request)
         raise RefusedError(
             status.HTTP_401_UNAUTHORIZED,
             "an API key is required (X-API-Key header or Authorization: Bearer)",
@@ -130,6 +157,7 @@ def current_principal(
         # lock for the whole request, blocking the workflow's own records meanwhile.
         session.commit()
     except AuthError as exc:
+        limit_unauthenticated(request)
         shown = (
             f"the API key is {exc.reason}"
             if exc.reason in _OWNER_VISIBLE_AUTH_REASONS

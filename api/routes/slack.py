@@ -19,8 +19,8 @@ from api.core.permissions import Permission, permissions_of
 from api.core.refusals import Refusal
 from api.core.settings import get_settings
 from api.core.temporal import TemporalUnavailableError
-from api.deps import RefusedError, get_client, public
-from api.guards import record_in_database, route_template
+from api.deps import RefusedError, get_client, limit_unauthenticated, public
+from api.guards import record_refusal, route_template
 from api.slack.actions import (
     USAGE,
     MalformedSlackRequestError,
@@ -67,6 +67,7 @@ async def _verified_body(request: Request) -> bytes:
     try:
         await run_in_threadpool(verify)
     except SlackVerificationError as exc:
+        limit_unauthenticated(request)
         raise RefusedError(
             status.HTTP_401_UNAUTHORIZED,
             "the request's Slack signature could not be verified",
@@ -93,7 +94,8 @@ async def _acting_principal(request: Request, asked: SlackRequest) -> Principal 
         reason = f"{principal.name} may not {asked.verb} from Slack ({permission.value})"
     else:
         return principal
-    await record_in_database(
+    await record_refusal(
+        request.app,
         Refusal(
             method=request.method,
             route=route_template(request.app, request.scope),
@@ -101,7 +103,7 @@ async def _acting_principal(request: Request, asked: SlackRequest) -> Principal 
             reason=reason,
             principal=principal.name if principal else None,
             client=request.client.host if request.client else None,
-        )
+        ),
     )
     return reason
 

@@ -37,7 +37,7 @@ APP_TABLES = {
     "approval_vote",
     "refused_approval",
     "api_key",
-    "refused_request",
+    "refusal_count",
     "slack_user_link",
     "slack_message",
     "slack_request_nonce",
@@ -165,7 +165,7 @@ def test_alembic_config_finds_the_migrations_without_an_ini_file() -> None:
     assert config.get_main_option("sqlalchemy.url") == (
         "postgresql+psycopg://u@h/db?options=-csearch_path%3Dx"
     )
-    assert head_revision() == "0006"
+    assert head_revision() == "0007"
 
 
 def test_get_engine_migrates_the_configured_database_once(
