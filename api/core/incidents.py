@@ -104,6 +104,12 @@ async def open_incident(
 
     Returns:
         The incident row and whether it was newly opened.
+
+    Raises:
+        RPCError: Temporal did not answer (the API answers 503). The row is written only after
+            the workflow started, so nothing is left half-opened; evidence for an open incident
+            is stored before it is signalled, and sending it again signals it again (the
+            stored copy is deduplicated by its key).
     """
     known_playbook(body.playbook)
     settings.target_url(body.service)  # raises KeyError naming the known services
