@@ -18,9 +18,12 @@ import pytest_asyncio
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from activities.policy.engine import EmbeddedPolicyEngine
 from api.audit_models import LedgerEntry
+from api.core.approvals import vote_update_id
 from api.core.settings import Settings, get_settings
 from api.main import create_app
 from api.models import ApprovalVote, Incident, RefusedApproval
@@ -34,6 +37,7 @@ from tests.support.slack_world import OPERATOR_SLACK_ID, link, wait_until
 from tests.support.temporal_server import RestartableTemporal
 from tests.workflows.playbooks import TEST_PLAYBOOKS
 from workers.worker import build_worker
+from workflows.types import ApprovalDecision
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -187,3 +191,32 @@ async def test_a_slack_vote_while_temporal_is_down_is_told_to_retry(
             assert "send it again" in note and "Not counted" not in note
             assert_nothing_refused(engine)
             temporal.start()
+
+
+async def test_a_vote_sent_again_after_its_answer_was_lost_counts_once(
+    api_url: str,
+    worker: Worker,
+    temporal_env: WorkflowEnvironment,
+    api_keys: dict[str, str],
+    demo: httpx.Client,
+    engine: Engine,
+) -> None:
+    # Sent straight to Temporal: through the API, the second would be refused by the API's own
+    # check (the approval is decided) before it reached Temporal.
+    demo.post("/admin/faults", json={"error_rate": 0.4})
+    async with httpx.AsyncClient(base_url=api_url, timeout=60) as api:
+        approval_id = await awaiting_approval(api, api_keys, "errors-resent")
+        ident, step = approval_id.rsplit(".", 1)
+        handle = temporal_env.client.get_workflow_handle(ident)
+        vote = ApprovalDecision(int(step), "operator-user", ["operator"], "approve", "first")
+        update_id = vote_update_id(approval_id, "operator-user", "approve")
+        # The API sent this Update and lost the answer (Temporal or the API went away after
+        # Temporal accepted it); the same vote sent again is the same Update.
+        first = await handle.execute_update("decide", vote, id=update_id, result_type=str)
+        again = await handle.execute_update("decide", vote, id=update_id, result_type=str)
+        assert first == again == "approved"
+        found = await wait_status(api, ident, api_keys["operator"], {"resolved", "failed"})
+    votes = [(v["principal"], v["decision"]) for v in found["approvals"][0]["votes"]]
+    assert votes == [("operator-user", "approve")]
+    with Session(engine) as session:
+        assert session.exec(select(RefusedApproval)).all() == []
