@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -10,7 +10,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.core.apikeys import Principal
 from api.core.audit_ledger import ledger_refused_approval
 from api.core.temporal import is_transport_failure, unreachable
-from api.models import Approval, RefusedApproval
+from api.models import Approval, ApprovalVote, RefusedApproval
 from workflows.types import ApprovalDecision
 
 # The workflow's refusal types, as HTTP statuses.
@@ -45,6 +45,15 @@ class DecisionRefusedError(Exception):
         super().__init__(reason)
         self.status_code = status_code
         self.reason = reason
+
+
+def _already_counted(session: Session, approval_id: str, principal: str, decision: str) -> bool:
+    counted = session.exec(
+        select(ApprovalVote.decision).where(
+            ApprovalVote.approval_id == approval_id, ApprovalVote.principal == principal
+        )
+    ).first()
+    return counted == decision
 
 
 async def decide_approval(
@@ -86,6 +95,9 @@ async def decide_approval(
         return DecisionRefusedError(code, reason)
 
     if approval.status != "pending":
+        if _already_counted(session, approval_id, principal.name, decision):
+            # The same vote sent again after its answer was lost: counted once, answered alike.
+            return approval, approval.status
         raise refuse(409, f"approval {approval_id} is already {approval.status}")
     handle = client.get_workflow_handle(approval.incident_id)
     vote = ApprovalDecision(

@@ -201,8 +201,8 @@ async def test_a_vote_sent_again_after_its_answer_was_lost_counts_once(
     demo: httpx.Client,
     engine: Engine,
 ) -> None:
-    # Sent straight to Temporal: through the API, the second would be refused by the API's own
-    # check (the approval is decided) before it reached Temporal.
+    # Sent straight to Temporal first: through the API, the second would be answered from the
+    # database (the approval is decided) before it reached Temporal.
     demo.post("/admin/faults", json={"error_rate": 0.4})
     async with httpx.AsyncClient(base_url=api_url, timeout=60) as api:
         approval_id = await awaiting_approval(api, api_keys, "errors-resent")
@@ -215,6 +215,13 @@ async def test_a_vote_sent_again_after_its_answer_was_lost_counts_once(
         first = await handle.execute_update("decide", vote, id=update_id, result_type=str)
         again = await handle.execute_update("decide", vote, id=update_id, result_type=str)
         assert first == again == "approved"
+        # Through the API, once the approval is decided: answered as counted, not refused.
+        resent = await api.post(
+            f"/api/v1/approvals/{approval_id}/decision",
+            json={"decision": "approve"},
+            headers={"X-API-Key": api_keys["operator"]},
+        )
+        assert resent.status_code == 200 and resent.json()["status"] == "approved", resent.text
         found = await wait_status(api, ident, api_keys["operator"], {"resolved", "failed"})
     votes = [(v["principal"], v["decision"]) for v in found["approvals"][0]["votes"]]
     assert votes == [("operator-user", "approve")]
