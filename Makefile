@@ -52,7 +52,7 @@ unit: $(VENV)/.installed-dev | $(E2E_TOOLS)
 test: lint typecheck unit
 
 # Every benchmark, one JSON document each (see README.md, Benchmarks).
-BENCHMARKS := throughput policy_latency detectors triage metric_to_incident
+BENCHMARKS := throughput policy_latency detectors triage metric_to_incident refusals
 
 bench: $(VENV)/.installed-dev | $(E2E_TOOLS)
 	@for name in $(BENCHMARKS); do $(BIN)/python -m bench.$$name || exit 1; done

@@ -1,4 +1,4 @@
-"""Persistence of access control and Slack: refused requests, Slack links, messages, nonces.
+"""Persistence of access control and Slack: refusal counts, Slack links, messages, nonces.
 
 Imported by ``api.models`` (which every user of the schema imports), so these tables register
 with the same metadata; they live here to keep each module small.
@@ -13,23 +13,32 @@ from sqlmodel import Field, SQLModel
 from api.models import ApprovalStatus, UTCDateTime, utcnow
 
 
-class RefusedRequest(SQLModel, table=True):
-    """A request the API refused (401, 403, 413 or 429), with who asked and why."""
+class RefusalCount(SQLModel, table=True):
+    """How often one kind of request was refused (401, 403, 413, 429) in one interval.
 
-    __tablename__ = "refused_request"
+    One row per interval and (principal, presented key, client address, method, route, status,
+    reason), counted up as refusals arrive, so a flood of refused requests adds a row per
+    interval rather than per request. Absent identity fields are stored as ``""`` (not NULL) so
+    that the unique ``fingerprint`` of the grouping holds on every backend.
+    """
+
+    __tablename__ = "refusal_count"
 
     id: int | None = Field(default=None, primary_key=True)
-    # Null when the caller never proved who it is (no key, a bad key, an oversized body).
-    principal: str | None = Field(default=None, index=True)
-    key_id: str | None = None
+    # sha256 of the interval and the grouping fields: the upsert's conflict target.
+    fingerprint: str = Field(unique=True)
+    interval_start: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    # "" when the caller never proved who it is (no key, a bad key, an oversized body).
+    principal: str = Field(default="", index=True)
+    key_id: str = ""
+    client: str = Field(default="", index=True)
     method: str
     route: str
-    status: int
+    status: int = Field(index=True)
     reason: str
-    client: str | None = None
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True
-    )
+    count: int = 1
+    first_seen: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    last_seen: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
 
 
 class SlackUserLink(SQLModel, table=True):

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.access_models import RefusalCount
 from api.core.keyrotation import MAX_ROTATION_GRACE
 from api.models import Role
 
@@ -77,20 +78,39 @@ class KeyExpiry(BaseModel):
     expires_at: datetime | None
 
 
-class RefusedRequestOut(BaseModel):
-    """A refused request: who, what, and why."""
-
-    model_config = ConfigDict(from_attributes=True)
+class RefusalCountOut(BaseModel):
+    """How often one kind of request was refused in one interval: who, what, why, when."""
 
     id: int
-    principal: str | None
-    key_id: str | None
+    principal: str | None = Field(description="Who the caller proved to be; null when no one")
+    key_id: str | None = Field(description="Public id of the presented key, when well-formed")
+    client: str | None = Field(description="The caller's address")
     method: str
-    route: str
+    route: str = Field(description="The route's path template, or (no route)")
     status: int
     reason: str
-    client: str | None
-    created_at: datetime
+    count: int = Field(description="Requests refused so in the interval")
+    interval_start: datetime
+    first_seen: datetime
+    last_seen: datetime
+
+    @classmethod
+    def of(cls, row: RefusalCount) -> RefusalCountOut:
+        """Return ``row`` as shown: absent identity fields (stored as ``""``) are null."""
+        return cls(
+            id=row.id or 0,
+            principal=row.principal or None,
+            key_id=row.key_id or None,
+            client=row.client or None,
+            method=row.method,
+            route=row.route,
+            status=row.status,
+            reason=row.reason,
+            count=row.count,
+            interval_start=row.interval_start,
+            first_seen=row.first_seen,
+            last_seen=row.last_seen,
+        )
 
 
 class SlackLinkIn(BaseModel):

@@ -16,9 +16,10 @@ from api.core.apikeys import KEY_ID_HEX_CHARS, TOKEN_PREFIX, AuthError, Principa
 from api.core.db import get_engine
 from api.core.permissions import PUBLIC, Permission, permissions_of, roles_with
 from api.core.ratelimit import TokenBucketLimiter, retry_after_header
-from api.core.settings import Settings, get_settings
+from api.core.settings import get_settings
 from api.core.simulation_quota import take_simulation
-from api.core.temporal import connect
+from api.core.temporal import TemporalUnavailableError, connect
+from api.unavailable import TEMPORAL_UNAVAILABLE_RESPONSES
 
 
 def get_session() -> Iterator[Session]:
@@ -34,7 +35,8 @@ async def get_client(request: Request) -> Client:
     """Return the app's Temporal client, connecting on first use.
 
     Raises:
-        HTTPException: 503 when Temporal cannot be reached.
+        TemporalUnavailableError: Temporal cannot be reached (answered 503 by
+            ``api.unavailable``).
     """
     client: Client | None = getattr(request.app.state, "temporal", None)
     if client is not None:
@@ -42,14 +44,7 @@ async def get_client(request: Request) -> Client:
     async with _client_lock:
         client = getattr(request.app.state, "temporal", None)
         if client is None:
-            settings: Settings = get_settings()
-            try:
-                client = await connect(settings)
-            except Exception as exc:  # any connect failure means the same thing to the caller
-                raise HTTPException(
-                    status.HTTP_503_SERVICE_UNAVAILABLE,
-                    f"Temporal at {settings.temporal_address} is unreachable: {exc}",
-                ) from exc
+            client = await connect(get_settings(), answer_quickly=True)
             request.app.state.temporal = client
     return client
 
@@ -61,7 +56,7 @@ async def get_client_if_reachable(request: Request) -> Client | None:
     """
     try:
         return await get_client(request)
-    except HTTPException:
+    except TemporalUnavailableError:
         return None
 
 
@@ -108,6 +103,31 @@ def _presented_key_id(token: str) -> str | None:
     return parts[1] if well_formed else None
 
 
+UNAUTHENTICATED_LIMIT_REASON = "too many requests without a valid API key from this address"
+
+
+def limit_unauthenticated(request: Request) -> None:
+    """Spend a token of the caller address's bucket for a request that proved no identity.
+
+    Call it where such a request is about to be refused (401): past the address's limit the
+    answer becomes 429, and the request costs a count in memory, nothing more.
+
+    Raises:
+        RefusedError: 429 with ``Retry-After`` once the address has used up its bucket.
+    """
+    limiter: TokenBucketLimiter = request.app.state.address_limiter
+    address = request.client.host if request.client else "unknown"
+    wait = limiter.take(address)
+    if wait > 0:
+        retry_after = retry_after_header(wait)
+        raise RefusedError(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"{UNAUTHENTICATED_LIMIT_REASON} ({address}); retry after {retry_after} s",
+            reason=UNAUTHENTICATED_LIMIT_REASON,
+            headers={"Retry-After": retry_after},
+        )
+
+
 def current_principal(
     request: Request,
     session: SessionDep,
@@ -118,12 +138,14 @@ def current_principal(
 
     Raises:
         RefusedError: 401 when the key is missing or not valid; 429 when the key has used up
-            its rate limit (with ``Retry-After``).
+            its rate limit, or the address its limit of requests without a valid key (with
+            ``Retry-After``).
     """
     token = x_api_key
     if token is None and authorization and authorization.lower().startswith("bearer "):
         token = authorization[7:].strip()
     if not token:
+        limit_unauthenticated(request)
         raise RefusedError(
             status.HTTP_401_UNAUTHORIZED,
             "an API key is required (X-API-Key header or Authorization: Bearer)",
@@ -136,6 +158,7 @@ def current_principal(
         # lock for the whole request, blocking the workflow's own records meanwhile.
         session.commit()
     except AuthError as exc:
+        limit_unauthenticated(request)
         shown = (
             f"the API key is {exc.reason}"
             if exc.reason in _OWNER_VISIBLE_AUTH_REASONS
@@ -245,12 +268,18 @@ def _declared_permissions(dependant: Dependant, seen: set[int] | None = None) ->
     return found
 
 
+def _needs_temporal(dependant: Dependant) -> bool:
+    # Only a hard dependency: routes on get_client_if_reachable answer without Temporal.
+    return any(sub.call is get_client or _needs_temporal(sub) for sub in dependant.dependencies)
+
+
 def guarded(router: APIRouter) -> APIRouter:
     """Return ``router`` after checking that each of its routes names exactly one permission.
 
     Also writes each route's permission into its OpenAPI operation as ``x-steward-permission``,
-    so that clients and the access-control test read the matrix from the schema. Include
-    every router through it: ``app.include_router(guarded(router))``.
+    so that clients and the access-control test read the matrix from the schema, and declares
+    the 503 of ``TEMPORAL_UNAVAILABLE_RESPONSES`` on each route that depends on the Temporal
+    client. Include every router through it: ``app.include_router(guarded(router))``.
 
     Raises:
         RuntimeError: Naming the routes that declare no permission, or more than one.
@@ -265,6 +294,8 @@ def guarded(router: APIRouter) -> APIRouter:
             problems.append(f"{label} declares {len(declared)} permissions")
             continue
         route.openapi_extra = {**(route.openapi_extra or {}), OPENAPI_PERMISSION_KEY: declared[0]}
+        if _needs_temporal(route.dependant):
+            route.responses = {**TEMPORAL_UNAVAILABLE_RESPONSES, **route.responses}
     if problems:
         raise RuntimeError(
             "every route needs exactly one allow(...) or public(...) dependency: "

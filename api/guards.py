@@ -1,47 +1,63 @@
-"""Guards around the routes: the request-body size limit and the record of every refusal."""
+"""Guards around the routes: the request-body size limit and the count of every refusal."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.core.apikeys import Principal
-from api.core.db import get_engine
-from api.core.refusals import REFUSAL_STATUSES, Refusal, record_refusal
+from api.core.refusals import REFUSAL_STATUSES, Refusal, RefusalCounter
 
 RefusalRecorder = Callable[[Refusal], Awaitable[None]]
 # Before answering 413 the rest of a moderately oversized body is read and dropped, so that the
 # client, still sending, gets the answer instead of a reset connection. Beyond this multiple of
 # the limit the answer goes out at once: the server is nobody's sink.
 DRAIN_LIMIT_FACTOR = 4
+# Recorded for a refused request that matched no route: its raw path is the caller's free text.
+NO_ROUTE = "(no route)"
 
 
-async def record_in_database(refusal: Refusal) -> None:
-    """Record ``refusal`` in the app database without blocking the event loop."""
-    await run_in_threadpool(record_refusal, get_engine(), refusal)
+def refusal_counter(app: Any) -> RefusalCounter:
+    """Return the app's refusal counter (made by ``api.main.create_app``)."""
+    counter: RefusalCounter = app.state.refusals
+    return counter
+
+
+async def record_refusal(app: Any, refusal: Refusal) -> None:
+    """Count ``refusal`` in ``app``'s refusal counter."""
+    await refusal_counter(app).record(refusal)
 
 
 def route_template(app: FastAPI, scope: Scope) -> str:
-    """Return the path template of the route ``scope`` matches, else its raw path."""
+    """Return the path template of the route ``scope`` matches, else ``NO_ROUTE``."""
     matched = scope.get("route")
     if matched is not None and hasattr(matched, "path"):
         return str(matched.path)
-    for route in app.router.routes:
+    return _template_in(app.router.routes, scope) or NO_ROUTE
+
+
+def _template_in(routes: Sequence[Any], scope: Scope) -> str | None:
+    for route in routes:
         match, child_scope = route.matches(scope)
-        if match == Match.FULL:
-            # Included routers answer for their routes: the matched route is in the child scope.
-            found = child_scope.get("route", route)
-            if hasattr(found, "path"):
-                return str(found.path)
-    return str(scope.get("path", ""))
+        if match != Match.FULL:
+            continue
+        found = child_scope.get("route")
+        if found is not None and hasattr(found, "path"):
+            return str(found.path)
+        # An included router answers for its routes: look among them for the template.
+        inner = getattr(getattr(route, "original_router", None), "routes", None)
+        if inner and (template := _template_in(inner, scope)):
+            return template
+        if hasattr(route, "path_format"):
+            return str(route.path_format)
+    return None
 
 
 def _client(scope: Scope) -> str | None:
@@ -62,7 +78,7 @@ class BodySizeLimitMiddleware:
         app: ASGIApp,
         max_bytes: int,
         route_of: Callable[[Scope], str],
-        recorder: RefusalRecorder = record_in_database,
+        recorder: RefusalRecorder,
     ) -> None:
         """Wrap ``app``.
 
@@ -106,16 +122,18 @@ class BodySizeLimitMiddleware:
         await self.app(scope, _replay(buffered, receive), send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, what: str) -> None:
-        detail = f"request body too large: the limit is {self.max_bytes} bytes and this one {what}"
+        limit = f"request body too large: the limit is {self.max_bytes} bytes"
         await self.recorder(
             Refusal(
                 method=scope.get("method", ""),
                 route=self.route_of(scope),
                 status=413,
-                reason=detail,
+                # Without the size sent: one count per route, whatever sizes a caller tries.
+                reason=limit,
                 client=_client(scope),
             )
         )
+        detail = f"{limit} and this one {what}"
         response = JSONResponse(
             {"detail": detail}, status_code=413, headers={"Connection": "close"}
         )
@@ -145,14 +163,15 @@ def _replay(buffered: list[Message], receive: Receive) -> Receive:
     return replay
 
 
-def install_refusal_recording(app: FastAPI, recorder: RefusalRecorder = record_in_database) -> None:
-    """Record every 401, 403, 413 and 429 the app's routes raise, then answer as usual."""
+def install_refusal_recording(app: FastAPI) -> None:
+    """Count every 401, 403, 413 and 429 the app's routes raise, then answer as usual."""
 
     async def record_then_answer(request: Request, exc: Any) -> Response:
         if isinstance(exc, StarletteHTTPException) and exc.status_code in REFUSAL_STATUSES:
             principal: Principal | None = getattr(request.state, "principal", None)
             key_id = getattr(exc, "key_id", None) or (principal.key_id if principal else None)
-            await recorder(
+            await record_refusal(
+                app,
                 Refusal(
                     method=request.method,
                     route=route_template(app, request.scope),
@@ -161,7 +180,7 @@ def install_refusal_recording(app: FastAPI, recorder: RefusalRecorder = record_i
                     principal=principal.name if principal else None,
                     key_id=key_id,
                     client=_client(request.scope),
-                )
+                ),
             )
         return await http_exception_handler(request, exc)
 

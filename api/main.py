@@ -10,6 +10,8 @@ from fastapi import FastAPI
 
 from api.core.db import get_engine
 from api.core.ratelimit import TokenBucketLimiter
+from api.core.refusals import RefusalCounter
+from api.core.retention import run_retention
 from api.core.settings import get_settings
 from api.deps import guarded
 from api.guards import BodySizeLimitMiddleware, install_refusal_recording, route_template
@@ -29,25 +31,30 @@ from api.routes import (
     sweep,
 )
 from api.slack.notifier import SlackNotifier, make_web_client
+from api.unavailable import install_temporal_unavailable_handlers
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Run the Slack notifier beside the API when Slack is configured."""
+    """Run the API's background work: refusal counts, retention, and Slack when configured."""
     settings = get_settings()
-    if not settings.slack_enabled:
-        app.state.slack = None
-        yield
-        return
-    notifier = SlackNotifier(settings, get_engine(), make_web_client(settings))
-    app.state.slack = notifier
     stop = asyncio.Event()
-    task = asyncio.create_task(notifier.run(stop), name="slack-notifier")
+    tasks = [
+        asyncio.create_task(
+            app.state.refusals.run(stop, settings.refusal_flush_seconds), name="refusal-counts"
+        ),
+        asyncio.create_task(run_retention(get_engine, settings, stop), name="retention"),
+    ]
+    app.state.slack = None
+    if settings.slack_enabled:
+        notifier = SlackNotifier(settings, get_engine(), make_web_client(settings))
+        app.state.slack = notifier
+        tasks.append(asyncio.create_task(notifier.run(stop), name="slack-notifier"))
     try:
         yield
     finally:
         stop.set()
-        await task
+        await asyncio.gather(*tasks)
 
 
 def create_app() -> FastAPI:
@@ -67,6 +74,12 @@ def create_app() -> FastAPI:
     app.state.rate_limiter = TokenBucketLimiter(
         settings.rate_limit_per_minute, settings.rate_limit_burst
     )
+    app.state.address_limiter = TokenBucketLimiter(
+        settings.unauthenticated_per_minute, settings.unauthenticated_burst
+    )
+    app.state.refusals = RefusalCounter(
+        get_engine, interval_seconds=settings.refusal_interval_seconds
+    )
     # The sweep's fixed path comes before the incidents router's /{incident_id}.
     for module in (health, sweep, incidents, approvals, keys, refusals, slack_links, slack, audit):
         app.include_router(guarded(module.router))
@@ -75,10 +88,12 @@ def create_app() -> FastAPI:
     app.include_router(guarded(signals.router))
     app.include_router(guarded(deliveries.router))
     install_refusal_recording(app)
+    install_temporal_unavailable_handlers(app)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         route_of=lambda scope: route_template(app, scope),
+        recorder=app.state.refusals.record,
     )
     return app
 

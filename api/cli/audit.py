@@ -41,7 +41,7 @@ from api.core.audit_verify import UnknownIncidentError as UnknownLedgerIncidentE
 from api.core.audit_verify import verify_ledger
 from api.core.db import get_engine
 from api.core.settings import get_settings
-from api.core.temporal import connect
+from api.core.temporal import TemporalUnavailableError, connect
 
 EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
 T = TypeVar("T")
@@ -71,7 +71,10 @@ def _with_client(work: Callable[[Client], Awaitable[T]]) -> T:
             client = await connect(settings, runtime)
         except Exception as exc:  # any connect failure means the same to the user
             raise _Unreachable(f"Temporal at {settings.temporal_address}: {exc}") from None
-        return await work(client)
+        try:
+            return await work(client)
+        except TemporalUnavailableError as exc:
+            raise _Unreachable(str(exc)) from None
 
     try:
         return asyncio.run(main())

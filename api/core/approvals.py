@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session
-from temporalio.client import Client, WorkflowUpdateFailedError
+from sqlmodel import Session, select
+from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.core.apikeys import Principal
 from api.core.audit_ledger import ledger_refused_approval
-from api.models import Approval, RefusedApproval
+from api.core.temporal import is_transport_failure, unreachable
+from api.models import Approval, ApprovalVote, RefusedApproval
 from workflows.types import ApprovalDecision
 
 # The workflow's refusal types, as HTTP statuses.
 REFUSAL_STATUS = {"NotEligible": 403, "NotPending": 409, "InvalidDecision": 422}
+# Temporal's answers that mean the run is gone (ended, or past retention): a real refusal.
+RUN_GONE = frozenset({RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION})
+
+
+def vote_update_id(approval_id: str, principal: str, decision: str) -> str:
+    """The Update id of one person's vote: the same vote sent again is the same Update.
+
+    Temporal answers a repeated Update id with the first one's outcome, so a vote whose answer
+    was lost (the API or Temporal went away after it was accepted) is counted once however
+    often it is sent again.
+    """
+    return f"vote-{approval_id}-{principal}-{decision}"
 
 
 class ApprovalNotFoundError(LookupError):
@@ -34,6 +47,15 @@ class DecisionRefusedError(Exception):
         self.reason = reason
 
 
+def _already_counted(session: Session, approval_id: str, principal: str, decision: str) -> bool:
+    counted = session.exec(
+        select(ApprovalVote.decision).where(
+            ApprovalVote.approval_id == approval_id, ApprovalVote.principal == principal
+        )
+    ).first()
+    return counted == decision
+
+
 async def decide_approval(
     session: Session,
     client: Client,
@@ -50,6 +72,8 @@ async def decide_approval(
         ApprovalNotFoundError: No approval has that id.
         DecisionRefusedError: The approval is decided, the voter is not eligible, or the
             incident no longer runs.
+        TemporalUnavailableError: Temporal did not answer; nothing is recorded and the same
+            vote may be sent again.
     """
     approval = session.get(Approval, approval_id)
     if approval is None:
@@ -71,19 +95,34 @@ async def decide_approval(
         return DecisionRefusedError(code, reason)
 
     if approval.status != "pending":
+        if _already_counted(session, approval_id, principal.name, decision):
+            # The same vote sent again after its answer was lost: counted once, answered alike.
+            return approval, approval.status
         raise refuse(409, f"approval {approval_id} is already {approval.status}")
     handle = client.get_workflow_handle(approval.incident_id)
     vote = ApprovalDecision(
         approval.step, principal.name, sorted(principal.roles), decision, comment
     )
     try:
-        new_status = await handle.execute_update("decide", vote, result_type=str)
+        new_status = await handle.execute_update(
+            "decide",
+            vote,
+            id=vote_update_id(approval_id, principal.name, decision),
+            result_type=str,
+        )
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError):
             raise refuse(REFUSAL_STATUS.get(cause.type or "", 403), cause.message) from exc
         raise refuse(409, str(cause or exc)) from exc
+    except RPCTimeoutOrCancelledError as exc:
+        # The vote may or may not have been accepted: sending it again is safe (same Update id).
+        raise unreachable(client, exc) from exc
     except RPCError as exc:
-        # The workflow finished (e.g. timed out) between our read and the update.
-        raise refuse(409, f"the incident is no longer running: {exc}") from exc
+        if exc.status in RUN_GONE:
+            # The workflow finished (e.g. timed out) between our read and the update.
+            raise refuse(409, f"the incident is no longer running: {exc}") from exc
+        if is_transport_failure(exc):
+            raise unreachable(client, exc) from exc
+        raise
     return approval, new_status

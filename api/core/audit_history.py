@@ -17,6 +17,8 @@ from typing import Any
 from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError
 
+from api.core.temporal import is_transport_failure, unreachable
+
 # Activities whose completion changed the target: each needs its ledger entry and vice versa.
 CHANGING_ACTIVITIES = {"steward.apply": "apply", "steward.undo": "undo"}
 CLOSE_EVENTS = {
@@ -38,10 +40,13 @@ async def fetch_history(client: Client, workflow_id: str) -> WorkflowHistory:
 
     Raises:
         HistoryUnavailableError: Temporal does not know the workflow.
+        TemporalUnavailableError: Temporal did not answer (which says nothing of the workflow).
     """
     try:
         return await client.get_workflow_handle(workflow_id).fetch_history()
     except RPCError as exc:
+        if is_transport_failure(exc):
+            raise unreachable(client, exc) from exc
         raise HistoryUnavailableError(f"no history for {workflow_id}: {exc.message}") from exc
 
 

@@ -21,6 +21,7 @@ from api.core.audit_chain import check_incident_chain
 from api.core.audit_keys import LedgerVerifier
 from api.core.audit_ledger import entry_dict, incident_entries
 from api.core.settings import Settings
+from api.core.temporal import is_transport_failure, unreachable
 from api.models import Incident
 from workflows.audit_types import UndoRequest, UndoTarget
 from workflows.types import IncidentInput
@@ -127,7 +128,9 @@ async def start_undo(
     plan = plan_undo(engine, verifier, incident_id)
     try:
         description = await client.get_workflow_handle(incident_id).describe()
-    except RPCError:
+    except RPCError as exc:
+        if is_transport_failure(exc):
+            raise unreachable(client, exc) from exc
         description = None  # past retention: the ledger and the database decide alone
     if description is not None and description.status == WorkflowExecutionStatus.RUNNING:
         raise UndoRefusedError(f"{incident_id} is still running; undo it once it has finished")

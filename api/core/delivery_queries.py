@@ -20,6 +20,7 @@ from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 from temporalio.service import RPCError
 
 from api.core.settings import Settings
+from api.core.temporal import is_transport_failure, unreachable
 from api.detection_models import DeliveryAttemptRow
 from workflows.delivery_types import (
     REPLAY_ADVICE_WORKFLOW,
@@ -68,6 +69,8 @@ async def _run(
             ) from exc
         raise QueryUnavailableError(f"{workflow} failed: {exc.cause or exc}") from exc
     except RPCError as exc:
+        if is_transport_failure(exc):
+            raise unreachable(client, exc) from exc
         raise QueryUnavailableError(f"Temporal refused {workflow}: {exc}") from exc
 
 

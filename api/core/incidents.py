@@ -141,6 +141,10 @@ async def open_incident(
         UnknownPlaybookError: No such playbook.
         InvalidParamsError: The params do not match the playbook's schema; nothing started.
         KeyError: Unknown service, naming the known ones.
+        RPCError: Temporal did not answer (the API answers 503). The row is written only after
+            the workflow started, so nothing is left half-opened; evidence for an open incident
+            is stored before it is signalled, and sending it again signals it again (the
+            stored copy is deduplicated by its key).
     """
     known_playbook(body.playbook)
     settings.target_url(body.service)  # raises KeyError naming the known services

@@ -28,7 +28,8 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.core.settings import Settings
+from api.core.settings import Settings, get_settings
+from api.core.temporal import TemporalUnavailableError, is_transport_failure
 from api.detection_models import Monitor
 from workflows.monitor_types import MONITOR_WORKFLOWS, MonitorRun
 
@@ -96,6 +97,12 @@ def _note(row: Monitor) -> str:
 
 
 def _unavailable(action: str, name: str, exc: Exception) -> ScheduleUnavailableError:
+    if is_transport_failure(exc):
+        # The plain reason; the route adds Retry-After to every ScheduleUnavailableError.
+        return ScheduleUnavailableError(
+            f"cannot {action} the Schedule of monitor {name!r}: "
+            f"{TemporalUnavailableError(get_settings().temporal_address).reason}"
+        )
     return ScheduleUnavailableError(f"cannot {action} the Schedule of monitor {name!r}: {exc}")
 
 

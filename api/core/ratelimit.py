@@ -1,7 +1,9 @@
-"""Per-key rate limiting: an in-process token bucket for each API key.
+"""Rate limiting: in-process token buckets per API key, and per address for keyless requests.
 
 Each API process keeps its own buckets, so N processes behind a load balancer admit up to N times
-the configured rate; that bounds abuse of one key without a shared store.
+the configured rate; that bounds abuse of one key or address without a shared store. The buckets
+are bounded in number: past ``max_keys`` the least recently used is forgotten (a forgotten bucket
+is a full one, which is what an idle key or address has anyway).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,6 +30,7 @@ class TokenBucketLimiter:
         per_minute: float,
         burst: int,
         clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 100_000,
     ) -> None:
         """Create a limiter.
 
@@ -34,16 +38,18 @@ class TokenBucketLimiter:
             per_minute: Sustained requests per minute for one key.
             burst: Bucket size: requests one key may make back to back.
             clock: Monotonic seconds; replaceable so the arithmetic is testable.
+            max_keys: Buckets kept; the least recently used one goes first.
 
         Raises:
             ValueError: A rate or burst that is not positive.
         """
-        if per_minute <= 0 or burst < 1:
-            raise ValueError("per_minute must be positive and burst at least 1")
+        if per_minute <= 0 or burst < 1 or max_keys < 1:
+            raise ValueError("per_minute must be positive, burst and max_keys at least 1")
         self.rate_per_second = per_minute / 60.0
         self.burst = burst
         self._clock = clock
-        self._buckets: dict[str, _Bucket] = {}
+        self._max_keys = max_keys
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
         # FastAPI runs sync dependencies on a thread pool: buckets are shared between threads.
         self._lock = threading.Lock()
 
@@ -58,6 +64,10 @@ class TokenBucketLimiter:
             bucket = self._buckets.get(key)
             if bucket is None:
                 bucket = self._buckets[key] = _Bucket(float(self.burst), now)
+                if len(self._buckets) > self._max_keys:
+                    self._buckets.popitem(last=False)
+            else:
+                self._buckets.move_to_end(key)
             elapsed = max(0.0, now - bucket.refilled_at)
             bucket.tokens = min(float(self.burst), bucket.tokens + elapsed * self.rate_per_second)
             bucket.refilled_at = now
@@ -65,6 +75,10 @@ class TokenBucketLimiter:
                 bucket.tokens -= 1.0
                 return 0.0
             return (1.0 - bucket.tokens) / self.rate_per_second
+
+    def __len__(self) -> int:
+        """Return how many buckets are kept."""
+        return len(self._buckets)
 
 
 def retry_after_header(wait_seconds: float) -> str:

@@ -60,6 +60,24 @@ class Settings(BaseSettings):
         max_body_bytes: Largest request body the API reads; larger ones get 413.
         rate_limit_per_minute: Requests one API key may make per minute, on average.
         rate_limit_burst: Requests one API key may make at once before the average applies.
+        unauthenticated_per_minute: Requests without a valid API key one client address may
+            make per minute, on average, before the API answers 429 (kept in each API
+            process's memory).
+        unauthenticated_burst: Such requests one address may make at once.
+        temporal_connect_timeout_seconds: How long the API waits to connect to Temporal
+            before answering 503.
+        temporal_retry_seconds: How long the API retries one Temporal call that could not
+            reach the server before answering 503.
+        temporal_retry_after_seconds: The ``Retry-After`` of that 503.
+        refusal_interval_seconds: Width of the interval refusals are counted in: one row per
+            (principal or address, route, status, reason) and interval.
+        refusal_flush_seconds: How often counted refusals are written (the first of each kind
+            in an interval is written at once).
+        refusal_retention_days: Refusal counts older than this are pruned (0 keeps them).
+        operational_retention_days: Refused approval attempts (the signed ledger keeps each
+            one), pushed events and webhook delivery attempts older than this are pruned
+            (0 keeps them).
+        retention_prune_seconds: How often the API prunes (0: only ``steward retention prune``).
         slack_bot_token: Bot token (``xoxb-...``); Slack stays off until it and the signing
             secret are set.
         slack_signing_secret: Secret Slack signs its requests with.
@@ -127,6 +145,16 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1)
     rate_limit_per_minute: float = Field(default=600.0, gt=0)
     rate_limit_burst: int = Field(default=60, ge=1)
+    unauthenticated_per_minute: float = Field(default=60.0, gt=0)
+    unauthenticated_burst: int = Field(default=120, ge=1)
+    temporal_connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    temporal_retry_seconds: float = Field(default=1.5, gt=0)
+    temporal_retry_after_seconds: int = Field(default=5, ge=1)
+    refusal_interval_seconds: int = Field(default=60, ge=1, le=86_400)
+    refusal_flush_seconds: float = Field(default=5.0, gt=0)
+    refusal_retention_days: float = Field(default=30.0, ge=0)
+    operational_retention_days: float = Field(default=90.0, ge=0)
+    retention_prune_seconds: float = Field(default=3600.0, ge=0)
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
     slack_api_url: str = "https://slack.com/api/"

@@ -32,7 +32,10 @@ _UNAVAILABLE: dict[int | str, dict[str, Any]] = {503: {"description": "No worker
 
 
 def _unavailable(exc: QueryUnavailableError) -> HTTPException:
-    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc))
+    retry_after = str(get_settings().temporal_retry_after_seconds)
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": retry_after}
+    )
 
 
 @router.post(

@@ -51,7 +51,10 @@ def _http_error(exc: Exception) -> HTTPException:
         return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
     if isinstance(exc, monitors.MonitorExistsError):
         return HTTPException(status.HTTP_409_CONFLICT, str(exc))
-    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc))
+    retry_after = str(get_settings().temporal_retry_after_seconds)
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": retry_after}
+    )
 
 
 def _root_message(exc: WorkflowFailureError) -> str:

@@ -18,8 +18,9 @@ from api.core.db import get_engine
 from api.core.permissions import Permission, permissions_of
 from api.core.refusals import Refusal
 from api.core.settings import get_settings
-from api.deps import RefusedError, get_client, public
-from api.guards import record_in_database, route_template
+from api.core.temporal import TemporalUnavailableError
+from api.deps import RefusedError, get_client, limit_unauthenticated, public
+from api.guards import record_refusal, route_template
 from api.slack.actions import (
     USAGE,
     MalformedSlackRequestError,
@@ -28,6 +29,7 @@ from api.slack.actions import (
     parse_command,
     parse_interaction,
     status_text,
+    tell_to_retry,
 )
 from api.slack.blocks import escape
 from api.slack.links import principal_for_slack_user
@@ -65,6 +67,7 @@ async def _verified_body(request: Request) -> bytes:
     try:
         await run_in_threadpool(verify)
     except SlackVerificationError as exc:
+        limit_unauthenticated(request)
         raise RefusedError(
             status.HTTP_401_UNAUTHORIZED,
             "the request's Slack signature could not be verified",
@@ -91,7 +94,8 @@ async def _acting_principal(request: Request, asked: SlackRequest) -> Principal 
         reason = f"{principal.name} may not {asked.verb} from Slack ({permission.value})"
     else:
         return principal
-    await record_in_database(
+    await record_refusal(
+        request.app,
         Refusal(
             method=request.method,
             route=route_template(request.app, request.scope),
@@ -99,7 +103,7 @@ async def _acting_principal(request: Request, asked: SlackRequest) -> Principal 
             reason=reason,
             principal=principal.name if principal else None,
             client=request.client.host if request.client else None,
-        )
+        ),
     )
     return reason
 
@@ -108,10 +112,8 @@ async def _decide_later(request: Request, principal: Principal, asked: SlackRequ
     notifier = _notifier(request)
     try:
         client = await get_client(request)
-    except HTTPException as exc:
-        await run_in_threadpool(
-            notifier.tell_user, asked.channel_id, asked.user_id, f"Not counted: {exc.detail}"
-        )
+    except TemporalUnavailableError as exc:
+        await tell_to_retry(notifier, asked, exc)
         return
     await carry_out_decision(get_engine(), client, notifier, principal, asked)
 

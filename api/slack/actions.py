@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from api.core.apikeys import Principal
 from api.core.approvals import ApprovalNotFoundError, DecisionRefusedError, decide_approval
+from api.core.temporal import TemporalUnavailableError
 from api.models import Approval, Incident
 from api.slack.blocks import APPROVE_ACTION, REJECT_ACTION, escape
 from api.slack.notifier import SlackNotifier
@@ -130,6 +131,23 @@ def status_text(engine: Engine) -> str:
     return "\n".join(lines)
 
 
+def retry_text(request: SlackRequest, exc: TemporalUnavailableError) -> str:
+    """The note to a Slack user whose vote could not be sent: not a refusal, a retry."""
+    return (
+        f"Your {request.verb} of `{escape(request.approval_id)}` was not recorded yet: "
+        f"{escape(exc.reason)}. Nothing was counted or refused; send it again in a moment."
+    )
+
+
+async def tell_to_retry(
+    notifier: SlackNotifier, request: SlackRequest, exc: TemporalUnavailableError
+) -> None:
+    """Tell the Slack user that Temporal is unreachable and the vote should be sent again."""
+    await asyncio.to_thread(
+        notifier.tell_user, request.channel_id, request.user_id, retry_text(request, exc)
+    )
+
+
 async def carry_out_decision(
     engine: Engine,
     client: Client,
@@ -143,6 +161,9 @@ async def carry_out_decision(
             _, status = await decide_approval(
                 session, client, request.approval_id, principal, request.verb, request.comment
             )
+        except TemporalUnavailableError as exc:
+            await tell_to_retry(notifier, request, exc)
+            return
         except (ApprovalNotFoundError, DecisionRefusedError) as exc:
             reason = exc.reason if isinstance(exc, DecisionRefusedError) else str(exc)
             await asyncio.to_thread(

@@ -37,7 +37,7 @@ APP_TABLES = {
     "approval_vote",
     "refused_approval",
     "api_key",
-    "refused_request",
+    "refusal_count",
     "slack_user_link",
     "slack_message",
     "slack_request_nonce",
@@ -166,7 +166,7 @@ def test_alembic_config_finds_the_migrations_without_an_ini_file() -> None:
     assert config.get_main_option("sqlalchemy.url") == (
         "postgresql+psycopg://u@h/db?options=-csearch_path%3Dx"
     )
-    assert head_revision() == "0007"
+    assert head_revision() == "0008"
 
 
 def test_get_engine_migrates_the_configured_database_once(
@@ -256,3 +256,46 @@ def test_policy_facts_migration_copies_existing_history(empty_engine: Engine) ->
         ).all()
     assert sorted(tuple(r) for r in applied) == [("a", "demo"), ("b", "demo")]
     assert [tuple(r) for r in outcomes] == [("a", "demo.scale", 1), ("b", "demo.scale", 0)]
+
+
+def test_refusal_counts_migration_folds_refused_requests_per_minute(empty_engine: Engine) -> None:
+    """0008 turns refused_request rows into counts per minute and kind, and back on downgrade."""
+    config = alembic_config()
+    with empty_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0007")
+    insert = text(
+        "INSERT INTO refused_request (principal, key_id, method, route, status, reason, client,"
+        " created_at) VALUES (:principal, NULL, 'GET', '/api/v1/incidents', :status, :reason,"
+        " '10.0.0.1', :at)"
+    )
+    rows = [
+        (None, 401, "no API key", "2026-11-23 10:00:01+00:00"),
+        (None, 401, "no API key", "2026-11-23 10:00:59+00:00"),
+        (None, 401, "no API key", "2026-11-23 10:01:00+00:00"),
+        ("ada", 403, "needs admin", "2026-11-23 10:00:30+00:00"),
+    ]
+    with empty_engine.begin() as connection:
+        for principal, status, reason, at in rows:
+            connection.execute(
+                insert, {"principal": principal, "status": status, "reason": reason, "at": at}
+            )
+    migrate(empty_engine)
+    with empty_engine.connect() as connection:
+        folded = connection.execute(
+            text(
+                "SELECT principal, status, count, client FROM refusal_count"
+                " ORDER BY interval_start, status"
+            )
+        ).all()
+    assert [tuple(r) for r in folded] == [
+        ("", 401, 2, "10.0.0.1"),
+        ("ada", 403, 1, "10.0.0.1"),
+        ("", 401, 1, "10.0.0.1"),
+    ]
+    with empty_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0007")
+    with empty_engine.connect() as connection:
+        expanded = connection.execute(text("SELECT count(*) FROM refused_request")).scalar_one()
+    assert expanded == 3  # one row per count: the individual times are gone

@@ -286,8 +286,8 @@ async def test_a_monitor_reads_without_temporal_and_changes_need_it(
     assert shown.json()["name"] == name
     assert shown.json()["schedule"]["state"] == "unknown"
     assert shown.json()["schedule"]["error"] == f"Temporal at {closed} is unreachable"
-    assert paused.status_code == 503
-    assert paused.json()["detail"].startswith(f"Temporal at {closed} is unreachable")
+    assert paused.status_code == 503 and paused.headers["Retry-After"] == "5"
+    assert paused.json()["detail"] == f"Temporal is unreachable at {closed}; retry later"
 
 
 async def test_run_now_answers_with_the_runs_verdict(

@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from api.access_models import RefusedRequest, SlackUserLink
+from api.access_models import RefusalCount, SlackUserLink
 from api.core.apikeys import create_api_key, revoke_api_key
+from api.core.refusals import log_safe
+from api.guards import NO_ROUTE
 from api.models import ApiKey, Incident, utcnow
 from api.slack.links import principal_for_slack_user
 
@@ -80,9 +82,7 @@ async def test_missing_wrong_malformed_revoked_and_expired_keys(
         assert old.status_code == 401 and old.json()["detail"] == "the API key is expired"
 
     with Session(engine) as session:
-        reasons = session.exec(
-            select(RefusedRequest.reason).where(RefusedRequest.status == 401)
-        ).all()
+        reasons = session.exec(select(RefusalCount.reason).where(RefusalCount.status == 401)).all()
     assert "API key refused: wrong secret" in reasons and "API key refused: revoked" in reasons
     assert "API key refused: expired" in reasons and "no API key" in reasons
 
@@ -144,7 +144,7 @@ async def test_role_escalation_attempts_are_refused_and_change_nothing(
         assert session.exec(select(SlackUserLink)).all() == []
         assert session.exec(select(Incident)).all() == []
         refused = session.exec(
-            select(RefusedRequest).where(RefusedRequest.principal == "operator-user")
+            select(RefusalCount).where(RefusalCount.principal == "operator-user")
         ).all()
     assert len(refused) == 5 and all(r.status == 403 for r in refused)
 
@@ -203,9 +203,18 @@ async def test_refusal_logs_cannot_be_forged(
         answer = await api.post("/nowhere%0D%0AWARNING forged%1B[31m", content=big)
         assert answer.status_code == 413
     with Session(engine) as session:
-        row = session.exec(select(RefusedRequest).where(RefusedRequest.status == 413)).one()
-    assert row.route == "/nowhere\r\nWARNING forged\x1b[31m"  # stored verbatim
+        row = session.exec(select(RefusalCount).where(RefusalCount.status == 413)).one()
+    # A path that matches no route is the caller's free text: neither stored nor logged.
+    assert row.route == NO_ROUTE
     lines = [r.getMessage() for r in caplog.records if r.name == "steward.refusals"]
     assert len(lines) == 1
     assert "\n" not in lines[0] and "\r" not in lines[0] and "\x1b" not in lines[0]
-    assert "/nowhere\\r\\nWARNING forged\\x1b[31m" in lines[0]
+    assert "forged" not in lines[0] and NO_ROUTE in lines[0]
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_log_safe_escapes_control_characters() -> None:
+    assert log_safe("/nowhere\r\nWARNING forged\x1b[31m") == (
+        "/nowhere\\r\\nWARNING forged\\x1b[31m"
+    )
+    assert log_safe(None) == "-"

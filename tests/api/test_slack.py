@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.worker import Worker
 
-from api.access_models import RefusedRequest
+from api.access_models import RefusalCount
 from api.models import Approval, ApprovalVote, RefusedApproval
 from api.slack.blocks import APPROVE_ACTION, REJECT_ACTION
 from tests.api.test_incidents_api import body, wait_status
@@ -107,7 +107,7 @@ async def test_approve_from_a_slack_button(
         assert replayed.status_code == 401
     with Session(engine) as session:
         reasons = session.exec(
-            select(RefusedRequest.reason).where(RefusedRequest.route == "/slack/interactions")
+            select(RefusalCount.reason).where(RefusalCount.route == "/slack/interactions")
         ).all()
     assert "Slack request refused: replayed request (signature already used)" in reasons
 
@@ -165,23 +165,21 @@ async def test_forged_tampered_and_stale_slack_requests_change_nothing(
         for name, answer in attempts.items():
             assert answer.status_code == 401, name
             assert answer.json()["detail"] == "the request's Slack signature could not be verified"
+        listed = await api.get(
+            "/api/v1/refusals", params={"status": 401}, headers={"X-API-Key": api_keys["auditor"]}
+        )
     with Session(engine) as session:
         stored = session.get(Approval, approval_id)
         assert stored is not None and stored.status == "pending"
         assert session.exec(select(ApprovalVote)).all() == []
         assert session.exec(select(RefusedApproval)).all() == []
-        reasons = sorted(
-            session.exec(select(RefusedRequest.reason).where(RefusedRequest.status == 401)).all()
-        )
-    assert reasons == sorted(
-        [
-            "Slack request refused: missing or malformed Slack signature headers",
-            "Slack request refused: signature does not match the body",
-            "Slack request refused: signature does not match the body",
-            "Slack request refused: timestamp outside the 5-minute window",
-            "Slack request refused: missing or malformed Slack signature headers",
-            "Slack request refused: missing or malformed Slack signature headers",
-            "Slack request refused: signature does not match the body",
-        ]
-    )
+    # Counted per route and reason (the same refusal twice is one row counted twice).
+    counted = {(r["route"], r["reason"]): r["count"] for r in listed.json()}
+    refused = "Slack request refused: "
+    assert counted == {
+        ("/slack/interactions", refused + "missing or malformed Slack signature headers"): 3,
+        ("/slack/interactions", refused + "signature does not match the body"): 2,
+        ("/slack/interactions", refused + "timestamp outside the 5-minute window"): 1,
+        ("/slack/commands", refused + "signature does not match the body"): 1,
+    }
     assert slack.calls_to("chat.postEphemeral") == [] and slack.calls_to("chat.update") == []

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.worker import Worker
 
-from api.access_models import RefusedRequest
+from api.access_models import RefusalCount
 from api.models import RefusedApproval
 from tests.api.test_incidents_api import body, wait_status
 from tests.support import slack_world
@@ -84,9 +84,9 @@ async def test_slash_commands_answer_privately_and_refuse_strangers(
         malformed = await post_signed(api, "/slack/interactions", b"payload=%7Bnot-json")
         assert malformed.status_code == 400
     with Session(engine) as session:
-        refused = session.exec(select(RefusedRequest).where(RefusedRequest.status == 403)).one()
+        refused = session.exec(select(RefusalCount).where(RefusalCount.status == 403)).one()
         attempts = session.exec(select(RefusedApproval)).all()
-    assert refused.route == "/slack/commands" and refused.principal is None
+    assert refused.route == "/slack/commands" and refused.principal == ""
     assert STRANGER_SLACK_ID in refused.reason
     assert [(a.principal, a.approval_id) for a in attempts] == [("operator-user", approval_id)]
 

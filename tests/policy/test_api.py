@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api.access_models import RefusedRequest
+from api.access_models import RefusalCount
 from api.core.settings import Settings, get_settings
 from api.policy_models import PolicyChange
 from tests.activities.policy import GATE_REGO, POLICIES
@@ -54,7 +54,7 @@ def test_kill_switch_is_admin_only_and_recorded(
             (True, "bad deploy"),
         ]
     with Session(engine) as session:
-        refusals = session.exec(select(RefusedRequest).where(RefusedRequest.status == 403)).all()
+        refusals = session.exec(select(RefusalCount).where(RefusalCount.status == 403)).all()
         assert [(r.principal, r.route) for r in refusals] == [
             ("operator-user", f"{POLICY}/kill-switch")
         ]

@@ -31,6 +31,22 @@ def fake_slack() -> Iterator[tuple[FakeSlack, str]]:
         yield slack, f"{url}/api/"
 
 
+def slack_environment(web_api: str) -> dict[str, str]:
+    """The environment that turns Slack on against the fake Web API at ``web_api``."""
+    return {
+        f"STEWARD_{name}": value
+        for name, value in {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": web_api,
+            "SLACK_CHANNEL": "#approvals",
+            "SLACK_SERVICE_CHANNELS": '{"demo": "#demo-ops"}',
+            "SLACK_ESCALATION_CHANNEL": "#escalations",
+            "SLACK_POLL_SECONDS": "0.1",
+        }.items()
+    }
+
+
 @pytest.fixture
 def slack_api(
     settings: Settings,
@@ -39,16 +55,8 @@ def slack_api(
 ) -> Iterator[str]:
     """The API with Slack configured against the fake Web API."""
     _, web_api = fake_slack
-    for name, value in {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": web_api,
-        "SLACK_CHANNEL": "#approvals",
-        "SLACK_SERVICE_CHANNELS": '{"demo": "#demo-ops"}',
-        "SLACK_ESCALATION_CHANNEL": "#escalations",
-        "SLACK_POLL_SECONDS": "0.1",
-    }.items():
-        monkeypatch.setenv(f"STEWARD_{name}", value)
+    for name, value in slack_environment(web_api).items():
+        monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     with serve_app(create_app()) as url:
         yield url
