@@ -8,7 +8,7 @@ approval shows up) and failing verification (scaled, then rolled back). It print
 document:
 
 * ``open_to_first_action_ms``: from sending ``POST /api/v1/incidents`` to the first action
-  applied at the target (the target's own log), p50/p99;
+  applied at the target (the target's own log), p50/p99, over incidents that needed no vote;
 * ``approval_to_applied_ms``: from sending the approving vote to the approved action applied at
   the target, p50/p99;
 * ``outcomes``: incidents by final status (``open`` etc. if any did not finish);
@@ -97,10 +97,12 @@ def latencies(soak: Soak, actions: list[dict[str, Any]]) -> dict[str, dict[str, 
         key = action["idempotency_key"]
         if key and key not in applied_at:
             applied_at[key] = datetime.fromisoformat(action["at"])
+    # Only incidents whose first action needed no vote: the others wait for a person.
+    gated = {incident for incident, _, _ in soak.voted.values()}
     first_action = []
     for incident, sent in soak.opened.items():
         times = [at for key, at in applied_at.items() if key.startswith(f"{incident}:")]
-        if times:
+        if times and incident not in gated:
             first_action.append((min(times) - sent).total_seconds() * 1000)
     after_vote = [
         (applied_at[f"{incident}:{step}"] - sent).total_seconds() * 1000

@@ -156,6 +156,9 @@ class Stack:
         code = child.process.poll()
         if code is None:
             return True
+        # Whatever the dead child spawned goes too: an orphan could hold its port.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.process.pid, signal.SIGKILL)
         name = child.spec.name
         crashes = child.crashes.add(now, self._policy)
         if crashes >= self._policy.crash_limit:
