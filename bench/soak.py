@@ -2,7 +2,8 @@
 
 ``python -m bench.soak [--minutes 30] [--per-minute 12] [--workers 2]`` (``make soak``) runs
 ``steward up`` on free ports under a temporary home (Temporal on a SQLite file, the demo
-target, the workers, the API) and opens incidents at a steady rate, in turn: auto-allowed
+target, the workers, the API; the shipped policy with rate limits raised and the circuit
+breaker off) and opens incidents at a steady rate, in turn: auto-allowed
 (scale out, verified), approval-gated (restart and purge, approved over REST as soon as the
 approval shows up) and failing verification (scaled, then rolled back). It prints one JSON
 document:
@@ -127,7 +128,9 @@ def latencies(soak: Soak, actions: list[dict[str, Any]]) -> dict[str, dict[str, 
 
 def run(minutes: float, per_minute: float, workers: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        stack = LiveStack(Path(tmp) / "home", workers=workers)
+        # No circuit breaker: the rolled-back third would open it, and every scale-out would
+        # then wait for a vote; only the restarts (critical tier) ask for approval.
+        stack = LiveStack(Path(tmp) / "home", workers=workers, circuit_breaker=False)
         try:
             stack.start()
             stack.wait_healthy()

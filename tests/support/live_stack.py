@@ -36,13 +36,21 @@ FINAL = {"resolved", "denied", "rejected", "rolled_back", "failed"}
 RETRY_STATUSES = {500, 502, 503, 504}
 
 
-def relaxed_policy(into: Path) -> Path:
-    """Copy the shipped policy with rate limits raised, so dozens of incidents are not denied."""
+def relaxed_policy(into: Path, *, circuit_breaker: bool = True) -> Path:
+    """Copy the shipped policy with rate limits raised, so dozens of incidents are not denied.
+
+    Args:
+        into: Folder to create.
+        circuit_breaker: Keep the breaker (scale-outs that keep failing verification then ask
+            for approval); False sets its threshold to 0 %, so it never opens.
+    """
     shutil.copytree(REPO / "policies", into)
     data_file = into / "data.json"
     data = json.loads(data_file.read_text())
     for limit in data["steward"]["config"]["rate_limits"]:
         limit["max"] = 100_000
+    if not circuit_breaker:
+        data["steward"]["config"]["circuit_breaker"]["threshold_percent"] = 0
     data_file.write_text(json.dumps(data, indent=2))
     return into
 
@@ -53,9 +61,11 @@ class LiveStack:
     Args:
         home: Empty folder used as ``STEWARD_HOME``.
         workers: Worker processes (``STEWARD_WORKER_PROCESSES``).
+        circuit_breaker: Whether the policy's circuit breaker may open (see
+            :func:`relaxed_policy`).
     """
 
-    def __init__(self, home: Path, *, workers: int = 2) -> None:
+    def __init__(self, home: Path, *, workers: int = 2, circuit_breaker: bool = True) -> None:
         home.mkdir(parents=True, exist_ok=True)
         self.home = home
         self.db_path = home / "steward.db"
@@ -71,7 +81,9 @@ class LiveStack:
             "STEWARD_API_PORT": str(self.api_port),
             "STEWARD_DEMO_PORT": str(self.demo_port),
             "STEWARD_WORKER_PROCESSES": str(workers),
-            "STEWARD_POLICY_DIR": str(relaxed_policy(home / "policies")),
+            "STEWARD_POLICY_DIR": str(
+                relaxed_policy(home / "policies", circuit_breaker=circuit_breaker)
+            ),
             # Not this machine, so steward up does not run a Prometheus of its own.
             "STEWARD_PROMETHEUS_URL": "http://metrics.example:9090",
         }
