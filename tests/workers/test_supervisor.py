@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import io
 import os
 import queue
@@ -24,6 +26,7 @@ from tests.support.servers import free_port, port_accepts_connections, serve_app
 from workers.demo_target.app import create_app as create_demo_app
 from workers.stack.preflight import find_temporal_binary, port_is_free
 from workers.stack.prometheus import plan_prometheus, prometheus_spec
+from workers.stack.restarts import RestartPolicy
 from workers.stack.runner import StopRequest, run_stack
 from workers.stack.specs import ChildSpec, HttpOk, PortOpen, build_child_specs
 
@@ -183,19 +186,71 @@ def test_runner_stops_children_in_reverse_order(tmp_path: Path) -> None:
     assert err.getvalue() == ""
 
 
-def test_runner_reports_a_child_that_exits_and_stops_the_rest(tmp_path: Path) -> None:
+FAST_RESTARTS = RestartPolicy(
+    initial_backoff_seconds=0.1, max_backoff_seconds=0.4, crash_limit=3, window_seconds=30
+)
+
+
+def stop_when(stop: StopRequest, check: Callable[[], bool]) -> Callable[[], None]:
+    """An ``on_ready`` hook that requests a stop (from a thread) once ``check`` passes."""
+
+    def watch() -> None:
+        wait_for(check, timeout=30)
+        stop.request()
+
+    return lambda: threading.Thread(target=watch, daemon=True).start()
+
+
+def test_a_crashing_child_is_restarted_with_backoff_then_given_up_on(tmp_path: Path) -> None:
+    """A non-essential crash loop: restarted, given up on with its log, the rest runs on."""
     record = tmp_path / "stopped.txt"
-    out, err = io.StringIO(), io.StringIO()
+    stop, out, err = StopRequest(), io.StringIO(), io.StringIO()
     logs = tmp_path / "logs"
     specs = [
         sleeper("steady", tmp_path, record),
-        sleeper("flaky", tmp_path, record, exit_after=0.5),
+        sleeper("flaky", tmp_path, record, exit_after=0.3),
     ]
-    code = run_stack(specs, logs, os.environ, StopRequest(), out=out, err=err)
+    gave_up = "gave up on flaky"
+    code = run_stack(
+        specs, logs, os.environ, stop, out=out, err=err, restart_policy=FAST_RESTARTS,
+        on_ready=stop_when(stop, lambda: gave_up in err.getvalue()),
+    )  # fmt: skip
     log = logs / "flaky.log"
+    assert code == 0, "a non-essential child giving up does not fail the stack"
+    messages = err.getvalue().splitlines()
+    assert messages[:2] == [
+        "steward up: flaky exited with code 3; restarting it in 0.1s "
+        f"(crash 1 of 3 allowed within 30s); see {log}",
+        "steward up: flaky exited with code 3; restarting it in 0.2s "
+        f"(crash 2 of 3 allowed within 30s); see {log}",
+    ]
+    assert messages[2] == (
+        "steward up: gave up on flaky: it crashed 3 times within 30s, the last time with exit "
+        "code 3; the rest of the stack keeps running without it. "
+        f"Last lines of {log}:"
+    )
+    assert messages[-1] == "    flaky is running"
+    assert out.getvalue().count("started flaky") == 3
+    assert log.read_text().count("flaky is running") == 3, "each run appends to its log"
+    assert record.read_text().split() == ["steady"], "the survivor ran until the stop"
+    assert still_running(out.getvalue()) == []
+
+
+def test_an_essential_child_in_a_crash_loop_stops_the_stack(tmp_path: Path) -> None:
+    record = tmp_path / "stopped.txt"
+    out, err = io.StringIO(), io.StringIO()
+    logs = tmp_path / "logs"
+    flaky = dataclasses.replace(sleeper("flaky", tmp_path, record, exit_after=0.3), essential=True)
+    specs = [sleeper("steady", tmp_path, record), flaky]
+    code = run_stack(
+        specs, logs, os.environ, StopRequest(), out=out, err=err, restart_policy=FAST_RESTARTS
+    )
     assert code == 1
-    assert err.getvalue() == f"steward up: flaky exited unexpectedly with code 3; see {log}\n"
-    assert "flaky is running" in log.read_text(), "the child's output goes to its log"
+    assert (
+        "steward up: gave up on flaky: it crashed 3 times within 30s, the last time with exit "
+        "code 3; it is essential, so the stack stops." in err.getvalue()
+    )
+    assert err.getvalue().rstrip().endswith("flaky is running")
     assert record.read_text().split() == ["steady"], "the survivor got SIGTERM"
     assert still_running(out.getvalue()) == []
 
@@ -383,3 +438,87 @@ def test_runner_reports_a_command_that_cannot_start(tmp_path: Path) -> None:
     code = run_stack([missing], tmp_path / "logs", os.environ, StopRequest(), err=err)
     assert code == 1
     assert err.getvalue().startswith("steward up: could not start ghost: ")
+
+
+class Supervisor:
+    """``steward up`` in the background, with its output collected line by line."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [str(Path(PYTHON).parent / "steward"), "up"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.output = ""
+        threading.Thread(
+            target=read_lines, args=(self.process.stdout, self.lines), daemon=True
+        ).start()
+
+    def wait_for_output(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.output:
+            line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            assert line is not None, f"the supervisor exited early:\n{self.output}"
+            self.output += line
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout=45)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.mark.slow
+def test_a_killed_worker_restarts_while_the_api_keeps_serving(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {
+        **stack_env(home),
+        "STEWARD_WORKER_PROCESSES": "1",
+        "STEWARD_PROMETHEUS_URL": "http://metrics.example:9090",  # not run: not this machine
+    }
+    api = f"http://127.0.0.1:{env['STEWARD_API_PORT']}"
+    supervisor = Supervisor(env)
+    try:
+        supervisor.wait_for_output("Ctrl-C stops everything", 90)
+        first = started_pids(supervisor.output)["worker"]
+        assert wait_for(lambda: "1 polling" in httpx.get(f"{api}/healthz").text, 30)
+
+        os.kill(first, signal.SIGKILL)
+        answers = []
+        deadline = time.monotonic() + 30
+        while started_pids(supervisor.output)["worker"] == first:
+            assert time.monotonic() < deadline, supervisor.output
+            answers.append(httpx.get(f"{api}/healthz", timeout=5).status_code)
+            with contextlib.suppress(queue.Empty):
+                line = supervisor.lines.get(timeout=0.2)
+                assert line is not None, supervisor.output
+                supervisor.output += line
+        assert answers and set(answers) == {200}, "the API answered while the worker was down"
+        assert "worker exited with code -9; restarting it in 0.5s" in supervisor.output
+
+        # The restarted worker does the work: an incident opened now runs to its end.
+        key = (home / "admin.key").read_text().strip()
+        opened = httpx.post(
+            f"{api}/api/v1/incidents",
+            json={"service": "demo", "signal": "latency", "severity": "high",
+                  "playbook": "high_latency"},
+            headers={"X-API-Key": key},
+        )  # fmt: skip
+        assert opened.status_code == 201, opened.text
+        incident = f"{api}/api/v1/incidents/{opened.json()['id']}"
+        assert wait_for(
+            lambda: httpx.get(incident, headers={"X-API-Key": key}).json()["status"] == "resolved",
+            60,
+        )
+        assert supervisor.stop() == 0
+    finally:
+        supervisor.stop()
+    assert still_running(supervisor.output) == []

@@ -10,6 +10,8 @@ import uvicorn
 
 from api.core.settings import get_settings
 from workers.demo_target.app import create_app
+from workers.demo_target.journal import FILE_NAME
+from workers.demo_target.model import DemoTarget
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
@@ -17,7 +19,10 @@ def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Serve the demo target until SIGINT or SIGTERM, then return 0."""
+    """Serve the demo target until SIGINT or SIGTERM, then return 0.
+
+    Its idempotency keys, action log and state persist in ``STEWARD_HOME/demo_target.db``.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m workers.demo_target", description="Run the Steward demo target."
     )
@@ -27,13 +32,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--log-level", default="info", help="uvicorn log level (info)")
     args = parser.parse_args(argv)
-    port = args.port if args.port is not None else get_settings().demo_port
+    settings = get_settings()
+    port = args.port if args.port is not None else settings.demo_port
+    target = DemoTarget.open(settings.home.resolve() / FILE_NAME)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to whatever
     # handler was installed before it; without these, that re-raise would kill the process with
     # -SIGTERM or a KeyboardInterrupt traceback instead of exiting 0.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _exit_cleanly)
-    uvicorn.run(create_app(), host=args.host, port=port, log_level=args.log_level)
+    uvicorn.run(create_app(target), host=args.host, port=port, log_level=args.log_level)
     return 0
 
 

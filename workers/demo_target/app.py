@@ -4,6 +4,8 @@ Mutating admin calls (scale, restart, cache purge, flags) honour an ``Idempotenc
 the first call applies and stores its response; a retry with the same key and body gets the stored
 response with ``Idempotent-Replayed: true``; the same key with another body gets 409. Fault
 injection, reset and the read endpoints are test controls: not idempotency-keyed and not logged.
+Run as a process (``python -m workers.demo_target``), it keeps keys, action log and state in
+``STEWARD_HOME/demo_target.db`` across restarts, SIGKILL included (:mod:`.journal`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from workers.demo_target.model import (
     MIN_REPLICAS,
     DemoTarget,
     IdempotencyConflictError,
+    StoredResponse,
     request_fingerprint,
 )
 from workers.demo_target.webhooks import webhooks
@@ -113,10 +116,9 @@ async def apply_idempotently(
                 stored.body, status_code=stored.status_code, headers={REPLAYED_HEADER: "true"}
             )
     result = apply()
-    # Stored before the delay: a client killed during the delay must get a replay on retry.
-    if key is not None:
-        target.idempotency.save(key, fingerprint, 200, result)
-    target.record_action(action, body, key)
+    # Stored (durably) before the delay: a client killed during the delay must get a replay on
+    # retry, even from a demo target restarted meanwhile.
+    target.record_action(action, body, key, StoredResponse(fingerprint, 200, result))
     delay_ms = target.state.faults.admin_delay_ms
     if delay_ms > 0:
         await asyncio.sleep(delay_ms / 1000)
@@ -181,6 +183,7 @@ async def set_flag(
 async def inject_faults(body: FaultsUpdate, target: Target) -> dict[str, Any]:
     """Change only the faults present in the body; return the new state."""
     target.state.update_faults(body.model_dump(exclude_none=True))
+    target.save_state()
     return target.state.to_dict()
 
 
@@ -188,6 +191,7 @@ async def inject_faults(body: FaultsUpdate, target: Target) -> dict[str, Any]:
 async def clear_faults(target: Target) -> dict[str, Any]:
     """Remove every injected fault; return the new state."""
     target.state.clear_faults()
+    target.save_state()
     return target.state.to_dict()
 
 

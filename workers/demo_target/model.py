@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from workers.demo_target.sender import WebhookSender
+from workers.demo_target.journal import DemoJournal
+from workers.demo_target.sender import SentReplay, WebhookSender
 
 MIN_REPLICAS = 1
 MAX_REPLICAS = 50
@@ -122,6 +124,27 @@ class DemoState:
         """Remove every injected fault."""
         self.faults = Faults()
 
+    def saved(self) -> dict[str, Any]:
+        """Return what :meth:`restored` needs: the state without its derived metrics."""
+        return {
+            "replicas": self.replicas,
+            "faults": asdict(self.faults),
+            "flags": dict(self.flags),
+            "restarts": self.restarts,
+            "cache_purges": self.cache_purges,
+        }
+
+    @classmethod
+    def restored(cls, saved: dict[str, Any]) -> DemoState:
+        """Rebuild a state from :meth:`saved`."""
+        return cls(
+            replicas=int(saved["replicas"]),
+            faults=Faults(**saved["faults"]),
+            flags={str(k): bool(v) for k, v in saved["flags"].items()},
+            restarts=int(saved["restarts"]),
+            cache_purges=int(saved["cache_purges"]),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Return the state as JSON-ready data, with the derived metrics."""
         return {
@@ -193,20 +216,68 @@ class AppliedAction:
 
 @dataclass
 class DemoTarget:
-    """Everything the demo target holds: state, idempotency store, action log, webhook sender."""
+    """Everything the demo target holds: state, idempotency store, action log, webhook sender.
+
+    The journal keeps all of it durably (see :mod:`workers.demo_target.journal`); the fields
+    are its in-memory copy, loaded by :meth:`open`.
+    """
 
     state: DemoState = field(default_factory=DemoState)
     idempotency: IdempotencyStore = field(default_factory=IdempotencyStore)
     actions: list[AppliedAction] = field(default_factory=list)
     webhooks: WebhookSender = field(default_factory=WebhookSender)
+    journal: DemoJournal = field(default_factory=DemoJournal)
 
-    def record_action(self, action: str, body: dict[str, Any], key: str | None) -> None:
-        """Append an applied mutation to the log, stamped with the current UTC time."""
+    @classmethod
+    def open(cls, path: Path) -> DemoTarget:
+        """Return the demo target whose memory is the journal at ``path`` (created if new)."""
+        journal = DemoJournal(path)
+        saved = journal.load_state()
+        target = cls(state=DemoState.restored(saved) if saved else DemoState(), journal=journal)
+        for key, fingerprint, status_code, body in journal.load_responses():
+            target.idempotency.save(key, fingerprint, status_code, body)
+        target.actions = [AppliedAction(*row) for row in journal.load_actions()]
+        target.webhooks.restore([SentReplay(*row) for row in journal.load_replays()])
+        return target
+
+    def record_action(
+        self,
+        action: str,
+        body: dict[str, Any],
+        key: str | None,
+        response: StoredResponse | None = None,
+    ) -> None:
+        """Log an applied mutation (and the response stored for its key) durably, then here.
+
+        The journal commit comes first: once the caller is answered, a restarted target
+        remembers the key and the action.
+        """
         at = datetime.now(UTC).isoformat()
+        stored = (
+            (response.fingerprint, response.status_code, response.body)
+            if key is not None and response is not None
+            else None
+        )
+        self.journal.commit_action(
+            action=action, body=body, key=key, at=at, response=stored, state=self.state.saved()
+        )
+        if key is not None and response is not None:
+            self.idempotency.save(key, response.fingerprint, response.status_code, response.body)
         self.actions.append(AppliedAction(action, body, key, at))
+
+    def save_state(self) -> None:
+        """Durably keep a state change that logs no action (fault injection)."""
+        self.journal.save_state(self.state.saved())
+
+    def record_replays(self, replays: list[SentReplay]) -> None:
+        """Durably keep webhook replays the sender just performed."""
+        self.journal.record_replays(
+            [(r.delivery_id, r.tenant, r.endpoint, r.idempotency_key, r.at) for r in replays]
+        )
 
     def reset(self) -> None:
         """Return to defaults, forgetting idempotency keys, the action log and webhook replays."""
+        self.journal.clear()
         self.state = DemoState()
         self.idempotency.clear()
         self.actions.clear()

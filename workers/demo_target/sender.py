@@ -37,6 +37,11 @@ class WebhookSender:
         self.sent.append(SentReplay(delivery_id, tenant, endpoint, key, at))
         return "replayed"
 
+    def restore(self, sent: list[SentReplay]) -> None:
+        """Take back replays performed before a restart (from the journal)."""
+        self.sent = list(sent)
+        self._served = {(s.idempotency_key, s.delivery_id) for s in sent if s.idempotency_key}
+
     def clear(self) -> None:
         """Forget every replay and key."""
         self.sent.clear()

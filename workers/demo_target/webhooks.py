@@ -54,6 +54,7 @@ async def replay(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> dict[str, Any]:
     """Replay each delivery at most once per idempotency key; answer per delivery."""
+    already_sent = len(sender.sent)
     results = [
         {
             "delivery_id": item.delivery_id,
@@ -61,6 +62,7 @@ async def replay(
         }
         for item in body.deliveries
     ]
+    request.app.state.demo.record_replays(sender.sent[already_sent:])
     # The demo's admin delay applies here too: recorded first, answered late, so tests can
     # make a caller time out after the replay happened.
     delay_ms = request.app.state.demo.state.faults.admin_delay_ms

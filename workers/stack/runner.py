@@ -1,73 +1,48 @@
-"""Start the stack's processes in order, watch them, and stop them in reverse order."""
+"""Start the stack's processes in order, restart the ones that crash, stop them in reverse.
+
+After start-up, a child that exits on its own is restarted with backoff (see
+:mod:`workers.stack.restarts`); one in a crash loop is given up on with a message naming it, its
+exit code and the end of its log. The stack stops (exit 1) only when that child is essential.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import BinaryIO, TextIO
 
+from workers.stack.process_control import StopRequest, parent_death_signal
+from workers.stack.restarts import CrashRecord, RestartPolicy, backoff_seconds, give_up_message
 from workers.stack.specs import ChildSpec
 
 POLL_INTERVAL_SECONDS = 0.2
 STOP_GRACE_SECONDS = 10.0
-_PR_SET_PDEATHSIG = 1
-
-
-class StopRequest:
-    """Set when the stack should stop: by SIGINT/SIGTERM once installed, or by ``request()``."""
-
-    def __init__(self) -> None:
-        self.requested = False
-
-    def request(self) -> None:
-        """Ask the stack to stop; safe to call from a signal handler or another thread."""
-        self.requested = True
-
-    def install(self) -> None:
-        """Route SIGINT and SIGTERM here instead of raising KeyboardInterrupt or dying."""
-
-        def handle(signum: int, frame: FrameType | None) -> None:
-            self.request()
-
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, handle)
 
 
 @dataclass
 class RunningChild:
-    """A started child process and where its output goes."""
+    """A started child process, where its output goes, and its crash history.
+
+    Attributes:
+        restart_at: Monotonic time of the pending restart after a crash, if any.
+        given_up: Whether it crash-looped and is no longer restarted.
+    """
 
     spec: ChildSpec
     process: subprocess.Popen[bytes]
     log_path: Path
     log_file: BinaryIO
-
-
-def _parent_death_signal() -> Callable[[], None] | None:
-    """Return a pre-exec hook that makes a child get SIGTERM if the supervisor dies.
-
-    Children run in their own session (so Ctrl-C reaches only the supervisor, which stops them in
-    order); without this, a SIGKILLed supervisor would leave them running. Linux only.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    # Loaded here, in the parent: loading a library between fork and exec is not safe.
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def set_parent_death_signal() -> None:
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-    return set_parent_death_signal
+    crashes: CrashRecord = field(default_factory=CrashRecord)
+    restart_at: float | None = None
+    given_up: bool = False
 
 
 class Stack:
@@ -82,15 +57,17 @@ class Stack:
         out: TextIO,
         err: TextIO,
         stop_grace_seconds: float = STOP_GRACE_SECONDS,
+        restart_policy: RestartPolicy | None = None,
     ) -> None:
         self.children: list[RunningChild] = []
+        self._policy = restart_policy or RestartPolicy()
         self._log_dir = log_dir
         self._env = dict(env)
         self._stop = stop
         self._out = out
         self._err = err
         self._stop_grace_seconds = stop_grace_seconds
-        self._pre_exec = _parent_death_signal()
+        self._pre_exec = parent_death_signal()
 
     def start(self, spec: ChildSpec) -> bool:
         """Start ``spec`` and wait until it is ready.
@@ -99,6 +76,14 @@ class Stack:
             True when ready; False when a child died, readiness timed out (both reported), or a
             stop was requested meanwhile.
         """
+        spawned = self._spawn(spec)
+        if spawned is None:
+            return False
+        self.children.append(RunningChild(spec, *spawned))
+        return self._wait_ready(spec)
+
+    def _spawn(self, spec: ChildSpec) -> tuple[subprocess.Popen[bytes], Path, BinaryIO] | None:
+        """Start ``spec``'s process with its output appended to its log; None if it cannot."""
         self._log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self._log_dir / f"{spec.name}.log"
         log_file = log_path.open("ab")
@@ -121,10 +106,9 @@ class Stack:
         except OSError as error:
             log_file.close()
             self._say(f"could not start {spec.name}: {error}")
-            return False
-        self.children.append(RunningChild(spec, process, log_path, log_file))
+            return None
         print(f"started {spec.name} (pid {process.pid})", file=self._out, flush=True)
-        return self._wait_ready(spec)
+        return process, log_path, log_file
 
     def _wait_ready(self, spec: ChildSpec) -> bool:
         deadline = time.monotonic() + spec.ready_timeout
@@ -153,12 +137,59 @@ class Stack:
         return False
 
     def watch(self) -> int:
-        """Block until a stop is requested (return 0) or a child exits (return 1)."""
+        """Restart crashed children until a stop is requested (return 0).
+
+        Returns 1 as soon as an essential child is given up on.
+        """
         while not self._stop.requested:
-            if self.report_exited():
-                return 1
+            now = time.monotonic()
+            for child in self.children:
+                if not child.given_up and not self._tend(child, now):
+                    return 1
             time.sleep(POLL_INTERVAL_SECONDS)
         return 0
+
+    def _tend(self, child: RunningChild, now: float) -> bool:
+        """Restart ``child`` when due, or note its crash; False when an essential one gave up."""
+        if child.restart_at is not None:
+            return now < child.restart_at or self._restart(child)
+        code = child.process.poll()
+        if code is None:
+            return True
+        # Whatever the dead child spawned goes too: an orphan could hold its port.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.process.pid, signal.SIGKILL)
+        name = child.spec.name
+        crashes = child.crashes.add(now, self._policy)
+        if crashes >= self._policy.crash_limit:
+            child.given_up = True
+            message = give_up_message(
+                name, code, crashes, self._policy, child.log_path, essential=child.spec.essential
+            )
+            self._say(message)
+            return not child.spec.essential
+        delay = backoff_seconds(crashes, self._policy)
+        child.restart_at = now + delay
+        self._say(
+            f"{name} exited with code {code}; restarting it in {delay:g}s "
+            f"(crash {crashes} of {self._policy.crash_limit} allowed within "
+            f"{self._policy.window_seconds:g}s); see {child.log_path}"
+        )
+        return True
+
+    def _restart(self, child: RunningChild) -> bool:
+        """Start a crashed child again without waiting for it (the others are still watched).
+
+        Returns False when it cannot start at all and is essential; it is given up on anyway.
+        """
+        child.restart_at = None
+        child.log_file.close()
+        spawned = self._spawn(child.spec)
+        if spawned is None:
+            child.given_up = True
+            return not child.spec.essential
+        child.process, child.log_path, child.log_file = spawned
+        return True
 
     def shutdown(self) -> None:
         """Stop every child in reverse start order: SIGTERM, then SIGKILL after the grace."""
@@ -195,8 +226,9 @@ def run_stack(
     out: TextIO | None = None,
     err: TextIO | None = None,
     stop_grace_seconds: float = STOP_GRACE_SECONDS,
+    restart_policy: RestartPolicy | None = None,
 ) -> int:
-    """Run ``specs`` until ``stop`` is requested or a child fails; always stop every child.
+    """Run ``specs`` until ``stop`` is requested or an essential child fails; stop every child.
 
     Args:
         specs: Processes in start order; each must be ready before the next starts.
@@ -207,13 +239,23 @@ def run_stack(
         out: Where progress goes (stdout by default).
         err: Where failures go (stderr by default).
         stop_grace_seconds: How long a child may take to exit after SIGTERM.
+        restart_policy: Backoff and crash-loop limits for children that exit once running.
 
     Returns:
-        0 after a requested stop, 1 when a child exited or was never ready.
+        0 after a requested stop; 1 when a child failed to start or get ready, or an essential
+        child crash-looped and was given up on.
     """
     out = out or sys.stdout
     err = err or sys.stderr
-    stack = Stack(log_dir, env, stop, out=out, err=err, stop_grace_seconds=stop_grace_seconds)
+    stack = Stack(
+        log_dir,
+        env,
+        stop,
+        out=out,
+        err=err,
+        stop_grace_seconds=stop_grace_seconds,
+        restart_policy=restart_policy,
+    )
     try:
         all_ready = True
         for spec in specs:

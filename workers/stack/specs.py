@@ -59,12 +59,17 @@ class ChildSpec:
         argv: Command line.
         ready: Check polled after start until it passes; ``None`` means ready once spawned.
         ready_timeout: Seconds to wait for ``ready`` before giving up on the whole stack.
+        essential: Whether the stack stops when this child crash-loops and is given up on.
+            Temporal and the API are essential: without them nothing can be done or seen.
+            Workers, the demo target and Prometheus are not: the API keeps serving (its
+            ``/healthz`` says what is missing) and in-flight incidents wait in Temporal.
     """
 
     name: str
     argv: tuple[str, ...]
     ready: ReadinessCheck | None = None
     ready_timeout: float = SERVICE_READY_TIMEOUT_SECONDS
+    essential: bool = False
 
 
 def temporal_grpc_port(settings: Settings) -> int:
@@ -162,6 +167,7 @@ def build_child_specs(
         ),
         ready=PortOpen("127.0.0.1", grpc_port),
         ready_timeout=TEMPORAL_READY_TIMEOUT_SECONDS,
+        essential=True,
     )
     demo = ChildSpec(
         name="demo",
@@ -189,5 +195,6 @@ def build_child_specs(
             str(settings.api_port),
         ),
         ready=HttpOk(f"{api_base_url(settings)}/healthz"),
+        essential=True,
     )
     return [temporal, demo, *extra, *workers, api]
