@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlmodel import Session, select
 from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -9,7 +11,14 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.core.apikeys import Principal
 from api.core.audit_ledger import ledger_refused_approval
-from api.core.temporal import is_transport_failure, unreachable
+from api.core.settings import get_settings
+from api.core.temporal import (
+    NoWorkerAnsweredError,
+    answers,
+    client_address,
+    is_transport_failure,
+    unreachable,
+)
 from api.models import Approval, ApprovalVote, RefusedApproval
 from workflows.types import ApprovalDecision
 
@@ -72,8 +81,8 @@ async def decide_approval(
         ApprovalNotFoundError: No approval has that id.
         DecisionRefusedError: The approval is decided, the voter is not eligible, or the
             incident no longer runs.
-        TemporalUnavailableError: Temporal did not answer; nothing is recorded and the same
-            vote may be sent again.
+        TemporalUnavailableError: Temporal (or, as ``NoWorkerAnsweredError``, a worker) did
+            not answer; nothing is recorded and the same vote may be sent again.
     """
     approval = session.get(Approval, approval_id)
     if approval is None:
@@ -103,20 +112,30 @@ async def decide_approval(
     vote = ApprovalDecision(
         approval.step, principal.name, sorted(principal.roles), decision, comment
     )
+    wait = get_settings().vote_timeout_seconds
     try:
-        new_status = await handle.execute_update(
-            "decide",
-            vote,
-            id=vote_update_id(approval_id, principal.name, decision),
-            result_type=str,
+        # Bounded: with no worker polling, the SDK would wait for one as long as it takes.
+        new_status = await asyncio.wait_for(
+            handle.execute_update(
+                "decide",
+                vote,
+                id=vote_update_id(approval_id, principal.name, decision),
+                result_type=str,
+            ),
+            wait,
         )
+    except TimeoutError as exc:
+        raise NoWorkerAnsweredError(client_address(client), wait) from exc
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError):
             raise refuse(REFUSAL_STATUS.get(cause.type or "", 403), cause.message) from exc
         raise refuse(409, str(cause or exc)) from exc
     except RPCTimeoutOrCancelledError as exc:
-        # The vote may or may not have been accepted: sending it again is safe (same Update id).
+        # Temporal, or the worker that must accept the Update, did not answer in time. Either
+        # way nothing was counted, and the same vote sent again is the same Update.
+        if await answers(client):
+            raise NoWorkerAnsweredError(client_address(client), wait) from exc
         raise unreachable(client, exc) from exc
     except RPCError as exc:
         if exc.status in RUN_GONE:

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
         temporal_retry_seconds: How long the API retries one Temporal call that could not
             reach the server before answering 503.
         temporal_retry_after_seconds: The ``Retry-After`` of that 503.
+        vote_timeout_seconds: How long the API waits for a worker to take a vote (an Update)
+            before answering 503; with no worker polling the task queue the vote would
+            otherwise wait for one indefinitely.
         refusal_interval_seconds: Width of the interval refusals are counted in: one row per
             (principal or address, route, status, reason) and interval.
         refusal_flush_seconds: How often counted refusals are written (the first of each kind
@@ -150,6 +153,7 @@ class Settings(BaseSettings):
     temporal_connect_timeout_seconds: float = Field(default=2.0, gt=0)
     temporal_retry_seconds: float = Field(default=1.5, gt=0)
     temporal_retry_after_seconds: int = Field(default=5, ge=1)
+    vote_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     refusal_interval_seconds: int = Field(default=60, ge=1, le=86_400)
     refusal_flush_seconds: float = Field(default=5.0, gt=0)
     refusal_retention_days: float = Field(default=30.0, ge=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client, RPCTimeoutOrCancelledError
 from temporalio.runtime import Runtime
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
@@ -40,11 +41,37 @@ class TemporalUnavailableError(RuntimeError):
         super().__init__(self.reason if detail is None else f"{self.reason} ({detail})")
 
 
+class NoWorkerAnsweredError(TemporalUnavailableError):
+    """Temporal took the call, but no worker answered it in time (none polls, or all are busy).
+
+    Nothing was decided: an Update that no worker accepted leaves no trace in the history.
+    """
+
+    def __init__(self, address: str, seconds: float) -> None:
+        super().__init__(address)
+        self.reason = (
+            f"no Steward worker answered within {seconds:g} s (are the workers running?); "
+            "nothing was recorded, retry later"
+        )
+        self.args = (self.reason,)
+
+
 def is_transport_failure(exc: BaseException) -> bool:
     """Return whether ``exc`` says Temporal was not reached, rather than that it answered."""
     if isinstance(exc, RPCTimeoutOrCancelledError):
         return True  # the SDK's wrapping of DEADLINE_EXCEEDED and CANCELLED for Updates
     return isinstance(exc, RPCError) and exc.status in TRANSPORT_FAILURES
+
+
+async def answers(client: Client, timeout: float = 1.0) -> bool:
+    """Return whether the Temporal frontend behind ``client`` answers a trivial call in time."""
+    try:
+        await client.workflow_service.get_system_info(
+            GetSystemInfoRequest(), retry=False, timeout=timedelta(seconds=timeout)
+        )
+    except (RPCError, RPCTimeoutOrCancelledError):
+        return False
+    return True
 
 
 def client_address(client: Client) -> str:

@@ -227,3 +227,50 @@ async def test_a_vote_sent_again_after_its_answer_was_lost_counts_once(
     assert votes == [("operator-user", "approve")]
     with Session(engine) as session:
         assert session.exec(select(RefusedApproval)).all() == []
+
+
+async def test_a_vote_while_no_worker_runs_is_503_and_counts_once_after(
+    temporal_env: WorkflowEnvironment,
+    settings: Settings,
+    api_keys: dict[str, str],
+    demo: httpx.Client,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Temporal answers, but no worker takes the vote: 503 in bounded time, not a hang."""
+    monkeypatch.setenv("STEWARD_VOTE_TIMEOUT_SECONDS", "2")
+    get_settings.cache_clear()
+    demo.post("/admin/faults", json={"error_rate": 0.4})
+
+    def a_worker(http: httpx.AsyncClient) -> Worker:
+        return build_worker(
+            temporal_env.client,
+            get_settings(),
+            engine,
+            http,
+            EmbeddedPolicyEngine(),
+            extra_workflows=TEST_PLAYBOOKS,
+        )
+
+    with serve_app(create_app()) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as api:
+            async with httpx.AsyncClient(timeout=10) as http, a_worker(http):
+                approval_id = await awaiting_approval(api, api_keys, "errors-no-worker")
+            vote_url = f"/api/v1/approvals/{approval_id}/decision"
+            operator = {"X-API-Key": api_keys["operator"]}
+            started = time.monotonic()
+            down = await api.post(vote_url, json={"decision": "approve"}, headers=operator)
+            assert down.status_code == 503, down.text
+            assert time.monotonic() - started < 30  # bounded by the setting, not forever
+            assert down.headers["Retry-After"] == "5"
+            assert down.json()["detail"].startswith("no Steward worker answered within 2 s")
+            assert_nothing_refused(engine)
+
+            async with httpx.AsyncClient(timeout=10) as http, a_worker(http):
+                counted = await send_until_counted(api, vote_url, api_keys["operator"])
+                assert counted.status_code == 200, counted.text
+                ident = approval_id.rsplit(".", 1)[0]
+                found = await wait_status(api, ident, api_keys["operator"], {"resolved", "failed"})
+            assert found["status"] == "resolved"
+            votes = [(v["principal"], v["decision"]) for v in found["approvals"][0]["votes"]]
+            assert votes == [("operator-user", "approve")]
