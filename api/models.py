@@ -195,6 +195,8 @@ class Approval(SQLModel, table=True):
     reasons: list[str] = _json_list()
     quorum: int = 1
     roles: list[str] = _json_list()
+    # 1, then 2, 3 ... each time a stricter re-decision at dispatch asks again.
+    approval_round: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     status: str = Field(default=ApprovalStatus.PENDING.value, index=True)
     requested_at: datetime = _created_at()
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -179,6 +179,7 @@ class RecordActivities:
             )
             row.expires_at = asked + timedelta(seconds=rec.requirement.timeout_seconds)
             row.decided_at, row.decided_reason = None, None
+            row.approval_round = rec.approval_round
         if rec.status != row.status:
             row.status = rec.status
             if rec.status != "pending":

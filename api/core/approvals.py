@@ -28,14 +28,16 @@ REFUSAL_STATUS = {"NotEligible": 403, "NotPending": 409, "InvalidDecision": 422}
 RUN_GONE = frozenset({RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION})
 
 
-def vote_update_id(approval_id: str, principal: str, decision: str) -> str:
+def vote_update_id(approval_id: str, principal: str, decision: str, approval_round: int = 1) -> str:
     """The Update id of one person's vote: the same vote sent again is the same Update.
 
     Temporal answers a repeated Update id with the first one's outcome, so a vote whose answer
     was lost (the API or Temporal went away after it was accepted) is counted once however
-    often it is sent again.
+    often it is sent again. A later round (a stricter re-decision asked again) is a new
+    question: a vote sent in it is a new Update, which the workflow answers afresh.
     """
-    return f"vote-{approval_id}-{principal}-{decision}"
+    suffix = f"-r{approval_round}" if approval_round > 1 else ""
+    return f"vote-{approval_id}{suffix}-{principal}-{decision}"
 
 
 class ApprovalNotFoundError(LookupError):
@@ -119,7 +121,7 @@ async def decide_approval(
             handle.execute_update(
                 "decide",
                 vote,
-                id=vote_update_id(approval_id, principal.name, decision),
+                id=vote_update_id(approval_id, principal.name, decision, approval.approval_round),
                 result_type=str,
             ),
             wait,
