@@ -13,6 +13,7 @@ from api.core.ratelimit import TokenBucketLimiter
 from api.core.settings import get_settings
 from api.deps import guarded
 from api.guards import BodySizeLimitMiddleware, install_refusal_recording, route_template
+from api.openapi_errors import install_error_responses
 from api.routes import (
     approvals,
     audit,
@@ -28,6 +29,8 @@ from api.routes import (
     slack_links,
 )
 from api.slack.notifier import SlackNotifier, make_web_client
+from api.text_guard import LoneSurrogateGuard
+from api.validation import install_validation_errors
 
 
 @asynccontextmanager
@@ -73,6 +76,10 @@ def create_app() -> FastAPI:
     app.include_router(guarded(signals.router))
     app.include_router(guarded(deliveries.router))
     install_refusal_recording(app)
+    install_validation_errors(app)
+    install_error_responses(app)
+    # Inside the size limit: it only ever reads a body the limit admitted.
+    app.add_middleware(LoneSurrogateGuard)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,

@@ -97,6 +97,7 @@ def approval_out(session: SessionDep, approval: Approval) -> ApprovalOut:
 @router.get(
     "/{incident_id}",
     response_model=IncidentDetail,
+    responses={404: {"description": "No incident has this id"}},
     dependencies=[allow(Permission.INCIDENTS_READ)],
 )
 def get_incident(incident_id: str, session: SessionDep) -> IncidentDetail:
