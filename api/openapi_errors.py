@@ -44,6 +44,7 @@ EVERY_ROUTE = {
     413: "The request body is larger than STEWARD_MAX_BODY_BYTES",
     422: "The request is not valid: every offending field is named",
 }
+WITH_BODY = {400: "The body could not be read: JSON must be UTF-8"}
 TEMPORAL = {503: "Temporal, or a worker, cannot be reached now; try again later"}
 
 
@@ -54,6 +55,8 @@ def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
 def error_statuses(route: APIRoute) -> dict[int, str]:
     """Return the error statuses the app's guards may answer on ``route``, with why."""
     statuses = dict(EVERY_ROUTE)
+    if route.body_field is not None:
+        statuses.update(WITH_BODY)
     if (route.openapi_extra or {}).get(OPENAPI_PERMISSION_KEY) != PUBLIC:
         statuses.update(AUTHENTICATED)
     if _depends_on(route.dependant, get_client):
