@@ -104,6 +104,10 @@ def install_validation_errors(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, named)
 
 
+# The largest integer the databases store (SQLite and PostgreSQL BIGINT); a larger id or
+# offset is refused as invalid instead of overflowing in the driver.
+MAX_DB_INTEGER = 2**63 - 1
+
 # C0 control characters and DEL: they forge log lines and once broke policy decisions.
 CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"

@@ -11,7 +11,7 @@ from datetime import datetime
 from hashlib import sha256
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from starlette.concurrency import run_in_threadpool
 
@@ -24,7 +24,7 @@ from api.error_schemas import ValidationErrorOut
 from api.models import utcnow
 from api.policy_models import PolicyChange, PolicyFreeze
 from api.schemas import NAME_PATTERN
-from api.validation import Reason, ZonedTime
+from api.validation import MAX_DB_INTEGER, Reason, ZonedTime
 
 router = APIRouter(prefix="/api/v1/policy", tags=["policy"])
 
@@ -193,7 +193,7 @@ def add_freeze(body: FreezeIn, session: SessionDep, principal: PrincipalDep) -> 
     dependencies=[allow(Permission.POLICY_MANAGE)],
 )
 def remove_freeze(
-    freeze_id: int,
+    freeze_id: Annotated[int, Path(ge=1, le=MAX_DB_INTEGER)],
     session: SessionDep,
     principal: PrincipalDep,
     reason: Annotated[Reason, Query(description="Why the freeze ends early")],

@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/v1/refusals", tags=["refusals"])
 def list_refusals(
     session: SessionDep,
     principal: str | None = None,
-    status_: Annotated[int | None, Query(alias="status")] = None,
+    status_: Annotated[int | None, Query(alias="status", ge=100, le=599)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[RefusedRequest]:
     """List refused requests (401, 403, 413, 429), newest first."""

@@ -33,6 +33,8 @@ HOSTILE_TEXT = [
     "\x07bell \x1b[31m ansi\x7f",
     "line\nbreak\ttab",
     "9" * 5000,
+    "1" + "0" * 20,  # parses as an int, but no database column holds it
+    "-" + "9" * 30,
     "²",
     "١٧٠٠٠٠٠٠٠٠",  # Arabic-Indic digits: int() reads them
 ]

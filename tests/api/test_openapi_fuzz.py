@@ -8,9 +8,11 @@ content type is the declared one, and the body matches the declared schema. Two 
 - the admin-only operations (keys, Slack links, policy changes, refusals) as an admin, whose
   own key is never a target; the key operations also hit real keys made for the purpose.
 
-Hypothesis is derandomized with a fixed, small number of examples per operation, so the run
-is the same every time and takes about a minute. The API is served on a socket with a real
-worker, the session's Temporal dev server and the demo target.
+Schemathesis' coverage phase sends each operation's boundary and invalid values (missing
+fields, wrong types, values just outside their limits); then Hypothesis, derandomized, a fixed
+small number of valid and invalid examples per operation. The run takes about a minute. The
+API is served on a socket with a real worker, the session's Temporal dev server and the demo
+target.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ CONFIG = SchemathesisConfig.from_dict(
             "database": "none",
             "mode": "all",
         },
-        "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
+        "phases": {"coverage": {"enabled": True}, "stateful": {"enabled": False}},
     }
 )
 ADMIN_ONLY = r"^/api/v1/(keys|slack/links|policy/|refusals)"
