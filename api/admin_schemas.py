@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from api.access_models import RefusalCount
 from api.core.keyrotation import MAX_ROTATION_GRACE
 from api.models import Role
+from api.validation import ZonedTime
 
 # Principals show up in Slack messages, logs and approval records: plain names only.
 PRINCIPAL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@+:-]*$"
@@ -23,8 +24,9 @@ class KeyCreate(BaseModel):
 
     principal: str = Field(min_length=1, max_length=100, pattern=PRINCIPAL_PATTERN)
     roles: list[Role] = Field(min_length=1)
-    expires_at: datetime | None = Field(
-        default=None, description="When the key stops working (with a time zone); never if null"
+    expires_at: ZonedTime | None = Field(
+        default=None,
+        description="When the key stops working (RFC 3339 with an offset); never if null",
     )
 
 
@@ -55,7 +57,7 @@ class KeyRotate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    grace_seconds: int = Field(
+    grace_seconds: StrictInt = Field(
         default=0,
         ge=0,
         le=int(MAX_ROTATION_GRACE.total_seconds()),
@@ -75,7 +77,7 @@ class KeyExpiry(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    expires_at: datetime | None
+    expires_at: ZonedTime | None = Field(description="RFC 3339 with an offset, or null")
 
 
 class RefusalCountOut(BaseModel):

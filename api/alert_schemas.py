@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.validation import ZonedTime
 
 # Alertmanager writes the zero time for "no end": 0001-01-01T00:00:00Z.
 UNSET_YEAR = 1
@@ -23,8 +25,8 @@ class AlertmanagerAlert(BaseModel):
     status: Literal["firing", "resolved"]
     labels: dict[str, str] = Field(min_length=1)
     annotations: dict[str, str] = Field(default_factory=dict)
-    starts_at: AwareDatetime = Field(alias="startsAt")
-    ends_at: AwareDatetime | None = Field(default=None, alias="endsAt")
+    starts_at: ZonedTime = Field(alias="startsAt")
+    ends_at: ZonedTime | None = Field(default=None, alias="endsAt")
     generator_url: str = Field(default="", alias="generatorURL", max_length=4000)
     fingerprint: str = Field(min_length=1, max_length=200)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.schemas import NAME_PATTERN
+from api.validation import TimeOrEpoch, ZonedTime
 from workflows.delivery_types import MAX_TRIAGE_IDS
 
 Labels = dict[str, str]
@@ -26,7 +27,7 @@ class EventIn(BaseModel):
     id: str = Field(min_length=1, max_length=200, description="the sender's unique event id")
     series: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
     service: str = Field(min_length=1, max_length=100, pattern=NAME_PATTERN)
-    timestamp: AwareDatetime
+    timestamp: TimeOrEpoch
     # strict: true and "1.5" are not numbers; ints are.
     value: float = Field(strict=True)
     labels: Labels = Field(default_factory=dict, max_length=50)
@@ -71,7 +72,7 @@ class DeliveryIn(BaseModel):
     error_text: str = Field(default="", max_length=10_000)
     response_headers: Labels = Field(default_factory=dict, max_length=100)
     attempt: int = Field(default=1, ge=1, le=10_000, strict=True)
-    timestamp: AwareDatetime
+    timestamp: ZonedTime
 
 
 class DeliveryBatch(BaseModel):

@@ -15,6 +15,7 @@ from api.core.retention import run_retention
 from api.core.settings import get_settings
 from api.deps import guarded
 from api.guards import BodySizeLimitMiddleware, install_refusal_recording, route_template
+from api.openapi_errors import install_error_responses
 from api.routes import (
     approvals,
     audit,
@@ -31,7 +32,9 @@ from api.routes import (
     sweep,
 )
 from api.slack.notifier import SlackNotifier, make_web_client
+from api.text_guard import LoneSurrogateGuard
 from api.unavailable import install_temporal_unavailable_handlers
+from api.validation import install_validation_errors
 
 
 @asynccontextmanager
@@ -89,6 +92,10 @@ def create_app() -> FastAPI:
     app.include_router(guarded(deliveries.router))
     install_refusal_recording(app)
     install_temporal_unavailable_handlers(app)
+    install_validation_errors(app)
+    install_error_responses(app)
+    # Inside the size limit: it only ever reads a body the limit admitted.
+    app.add_middleware(LoneSurrogateGuard)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,

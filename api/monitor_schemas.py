@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 from workflows.monitor_types import MONITOR_WORKFLOWS
 
@@ -31,8 +31,10 @@ class MonitorFields(BaseModel):
     detector: dict[str, Any] = Field(
         default_factory=dict, description='Detector settings, e.g. {"name": "zscore"}'
     )
-    interval_seconds: int = Field(default=60, ge=1, le=86_400, description="Time between runs")
-    window_seconds: int = Field(
+    interval_seconds: StrictInt = Field(
+        default=60, ge=1, le=86_400, description="Time between runs"
+    )
+    window_seconds: StrictInt = Field(
         default=3600, ge=1, le=90 * 86_400, description="History each run fetches"
     )
 
@@ -48,13 +50,13 @@ class MonitorCreate(MonitorFields):
     """Create a monitor and its Schedule."""
 
     name: str = Field(pattern=MONITOR_NAME_PATTERN, description="Lowercase letters, digits, _.-")
-    paused: bool = False
+    paused: StrictBool = False
 
 
 class MonitorUpdate(MonitorFields):
     """Replace a monitor's settings; ``paused`` stays as it is unless given."""
 
-    paused: bool | None = None
+    paused: StrictBool | None = None
 
 
 class MonitorOut(BaseModel):

@@ -43,6 +43,10 @@ def list_approvals(
 @router.post(
     "/{approval_id}/decision",
     response_model=DecisionOut,
+    responses={
+        404: {"description": "No approval has this id"},
+        409: {"description": "Not counted: the approval or its incident is no longer pending"},
+    },
     dependencies=[allow(Permission.APPROVALS_DECIDE)],
 )
 async def decide(

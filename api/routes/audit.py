@@ -47,7 +47,10 @@ class UndoOut(BaseModel):
 @router.get(
     "/incidents/{incident_id}/evidence",
     response_class=Response,
-    responses={200: {"content": {"application/zip": {}}}},
+    responses={
+        200: {"content": {"application/zip": {}}},
+        404: {"description": "No incident has this id, or no history to pack"},
+    },
     dependencies=[allow(Permission.INCIDENTS_READ)],
 )
 async def evidence(incident_id: str, client: ClientDep) -> Response:
@@ -63,8 +66,12 @@ async def evidence(incident_id: str, client: ClientDep) -> Response:
     return Response(data, media_type="application/zip", headers=headers)
 
 
+_UNKNOWN: dict[int | str, dict[str, Any]] = {404: {"description": "No incident has this id"}}
+
+
 @router.get(
     "/incidents/{incident_id}/card",
+    responses=_UNKNOWN,
     dependencies=[allow(Permission.INCIDENTS_READ)],
 )
 def card(incident_id: str) -> dict[str, Any]:
@@ -79,7 +86,10 @@ def card(incident_id: str) -> dict[str, Any]:
     "/incidents/{incident_id}/undo",
     response_model=UndoOut,
     status_code=status.HTTP_202_ACCEPTED,
-    responses={409: {"description": "Refused: running, never applied, or already undone"}},
+    responses={
+        **_UNKNOWN,
+        409: {"description": "Refused: running, never applied, or already undone"},
+    },
     dependencies=[allow(Permission.INCIDENTS_OPEN)],
 )
 async def undo(incident_id: str, client: ClientDep, principal: PrincipalDep) -> UndoOut:
@@ -104,6 +114,7 @@ async def undo(incident_id: str, client: ClientDep, principal: PrincipalDep) -> 
 @router.post(
     "/incidents/{incident_id}/simulations",
     responses={
+        **_UNKNOWN,
         413: {"description": "The bundle is over a size limit (the message names it)"},
         422: {"description": "The bundle does not compile or exceeded a memory or time limit"},
         429: {"description": "The key's simulation quota is used up (see Retry-After)"},
@@ -134,7 +145,11 @@ async def simulate(
     return {"simulation_id": simulation_id, **asdict(result), "diff": render(result)}
 
 
-@router.get("/audit/verify", dependencies=[allow(Permission.INCIDENTS_READ)])
+@router.get(
+    "/audit/verify",
+    responses={404: {"description": "The incident asked for is not in the ledger"}},
+    dependencies=[allow(Permission.INCIDENTS_READ)],
+)
 async def verify(client: ClientDep, incident: str | None = None) -> dict[str, Any]:
     """Check the ledger's chains and signatures and cross-check Temporal history."""
     try:

@@ -18,7 +18,7 @@ from api.core.permissions import Permission
 from api.core.settings import get_settings
 from api.deps import ClientDep, SessionDep, allow
 from api.ingest_schemas import DeliveriesStored, DeliveryBatch, TriageBatch
-from api.validation import NamedFieldRoute, invalid
+from api.validation import NamedFieldRoute, QueryTime, invalid
 from workflows.delivery_types import (
     DeliveryVerdict,
     ReplayAdvice,
@@ -104,7 +104,7 @@ async def replay_recommendations(
     client: ClientDep,
     tenant: Annotated[str, Query(min_length=1, max_length=200)],
     since: Annotated[
-        datetime | None,
+        QueryTime | None,
         Query(description="RFC 3339; without an offset it is UTC. Default: 24 hours ago."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,

@@ -30,6 +30,7 @@ from api.schemas import (
     StepOut,
     VoteOut,
 )
+from api.validation import MAX_DB_INTEGER
 from workflows.types import INCIDENT_STATUSES
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
@@ -88,7 +89,7 @@ def list_incidents(
     status_: Annotated[str | None, Query(alias="status")] = None,
     service: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INTEGER)] = 0,
 ) -> list[Incident]:
     """List incidents, newest first, optionally filtered by status and service."""
     if status_ is not None and status_ not in INCIDENT_STATUSES:
@@ -119,6 +120,7 @@ def approval_out(session: SessionDep, approval: Approval) -> ApprovalOut:
 @router.get(
     "/{incident_id}",
     response_model=IncidentDetail,
+    responses={404: {"description": "No incident has this id"}},
     dependencies=[allow(Permission.INCIDENTS_READ)],
 )
 def get_incident(incident_id: str, session: SessionDep) -> IncidentDetail:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 
@@ -60,7 +61,18 @@ def create_key(body: KeyCreate, session: SessionDep) -> KeyCreated:
     return _with_token(key, token)
 
 
-@router.post("/{key_id}/rotate", response_model=KeyRotated, status_code=status.HTTP_201_CREATED)
+_UNKNOWN_KEY: dict[int | str, dict[str, Any]] = {404: {"description": "No key has this id"}}
+_KEY_STATE: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The key is revoked or expired, or was rotated"}
+}
+
+
+@router.post(
+    "/{key_id}/rotate",
+    response_model=KeyRotated,
+    status_code=status.HTTP_201_CREATED,
+    responses={**_UNKNOWN_KEY, **_KEY_STATE},
+)
 def rotate_key(key_id: str, body: KeyRotate, session: SessionDep) -> KeyRotated:
     """Issue a new secret for the same principal and roles; retire the old one after a grace."""
     try:
@@ -75,7 +87,7 @@ def rotate_key(key_id: str, body: KeyRotate, session: SessionDep) -> KeyRotated:
     return KeyRotated(new=_with_token(new, token), previous=key_out(previous))
 
 
-@router.patch("/{key_id}", response_model=KeyOut)
+@router.patch("/{key_id}", response_model=KeyOut, responses={**_UNKNOWN_KEY, **_KEY_STATE})
 def set_expiry(key_id: str, body: KeyExpiry, session: SessionDep) -> KeyOut:
     """Change when a key expires (a past time expires it at once; null: never)."""
     try:
@@ -90,7 +102,7 @@ def set_expiry(key_id: str, body: KeyExpiry, session: SessionDep) -> KeyOut:
     return key_out(key)
 
 
-@router.post("/{key_id}/revoke", response_model=KeyOut)
+@router.post("/{key_id}/revoke", response_model=KeyOut, responses=_UNKNOWN_KEY)
 def revoke_key(key_id: str, session: SessionDep) -> KeyOut:
     """Revoke a key now; revoking it again keeps the first time."""
     try:

@@ -6,6 +6,7 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi.exceptions import RequestValidationError
 from temporalio.client import WorkflowFailureError
 
 from api.core import monitor_schedules as schedules
@@ -30,6 +31,7 @@ router = APIRouter(prefix="/api/v1/monitors", tags=["monitors"])
 MonitorName = Annotated[str, Path(pattern=MONITOR_NAME_PATTERN, description="The monitor's name")]
 _READ = [allow(Permission.MONITORS_READ)]
 _MANAGE = [allow(Permission.MONITORS_MANAGE)]
+_UNKNOWN: dict[int | str, dict[str, Any]] = {404: {"description": "No monitor has this name"}}
 
 
 def _out(row: Monitor) -> MonitorOut:
@@ -42,11 +44,11 @@ def _out(row: Monitor) -> MonitorOut:
     )
 
 
-def _http_error(exc: Exception) -> HTTPException:
-    """Map the core's errors to answers; the detail of a 422 names the field like FastAPI's."""
+def _http_error(exc: Exception) -> HTTPException | RequestValidationError:
+    """Map the core's errors to answers; a 422 names the field like any validation error."""
     if isinstance(exc, monitors.MonitorInputError):
-        detail: Any = [{"loc": ["body", *exc.loc], "msg": exc.message, "type": "value_error"}]
-        return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
+        error = {"loc": ("body", *exc.loc), "msg": exc.message, "type": "value_error"}
+        return RequestValidationError([error])
     if isinstance(exc, monitors.MonitorNotFoundError):
         return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
     if isinstance(exc, monitors.MonitorExistsError):
@@ -76,7 +78,11 @@ _HANDLED = (
 
 
 @router.post(
-    "", response_model=MonitorOut, status_code=status.HTTP_201_CREATED, dependencies=_MANAGE
+    "",
+    response_model=MonitorOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "A monitor with this name exists"}},
+    dependencies=_MANAGE,
 )
 async def create_monitor(
     body: MonitorCreate, session: SessionDep, client: ClientDep, principal: PrincipalDep
@@ -95,7 +101,7 @@ def list_monitors(session: SessionDep) -> list[MonitorOut]:
     return [_out(row) for row in monitors.list_monitors(session)]
 
 
-@router.get("/{name}", response_model=MonitorDetail, dependencies=_READ)
+@router.get("/{name}", response_model=MonitorDetail, dependencies=_READ, responses=_UNKNOWN)
 async def get_monitor(
     name: MonitorName, session: SessionDep, client: OptionalClientDep
 ) -> MonitorDetail:
@@ -115,7 +121,7 @@ async def get_monitor(
     return MonitorDetail(**_out(row).model_dump(), schedule=ScheduleInfo.model_validate(described))
 
 
-@router.put("/{name}", response_model=MonitorOut, dependencies=_MANAGE)
+@router.put("/{name}", response_model=MonitorOut, dependencies=_MANAGE, responses=_UNKNOWN)
 async def replace_monitor(
     name: MonitorName, body: MonitorUpdate, session: SessionDep, client: ClientDep
 ) -> MonitorOut:
@@ -127,7 +133,9 @@ async def replace_monitor(
     return _out(row)
 
 
-@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, dependencies=_MANAGE)
+@router.delete(
+    "/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=_UNKNOWN, dependencies=_MANAGE
+)
 async def delete_monitor(name: MonitorName, session: SessionDep, client: ClientDep) -> None:
     """Delete a monitor and its Schedule; runs already going finish."""
     try:
@@ -146,13 +154,13 @@ async def _set_paused(
     return _out(row)
 
 
-@router.post("/{name}/pause", response_model=MonitorOut, dependencies=_MANAGE)
+@router.post("/{name}/pause", response_model=MonitorOut, dependencies=_MANAGE, responses=_UNKNOWN)
 async def pause_monitor(name: MonitorName, session: SessionDep, client: ClientDep) -> MonitorOut:
     """Pause the monitor's Schedule."""
     return await _set_paused(name, True, session, client)
 
 
-@router.post("/{name}/resume", response_model=MonitorOut, dependencies=_MANAGE)
+@router.post("/{name}/resume", response_model=MonitorOut, dependencies=_MANAGE, responses=_UNKNOWN)
 async def resume_monitor(name: MonitorName, session: SessionDep, client: ClientDep) -> MonitorOut:
     """Resume the monitor's Schedule."""
     return await _set_paused(name, False, session, client)
@@ -162,6 +170,7 @@ async def resume_monitor(name: MonitorName, session: SessionDep, client: ClientD
     "/{name}/run",
     response_model=MonitorRunStarted,
     status_code=status.HTTP_202_ACCEPTED,
+    responses={**_UNKNOWN, 200: {"description": "With wait: the run ended (see status)"}},
     dependencies=_MANAGE,
 )
 async def run_monitor(

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from hashlib import sha256
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import AwareDatetime, BaseModel, Field
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from starlette.concurrency import run_in_threadpool
 
 from activities.policy import runtime
@@ -20,35 +20,62 @@ from activities.policy.bundle import bundle_sha256, policy_files
 from api.core.permissions import Permission
 from api.core.settings import get_settings
 from api.deps import PrincipalDep, SessionDep, allow
+from api.error_schemas import ValidationErrorOut
 from api.models import utcnow
 from api.policy_models import PolicyChange, PolicyFreeze
+from api.schemas import NAME_PATTERN
+from api.validation import MAX_DB_INTEGER, Reason, ZonedTime
 
 router = APIRouter(prefix="/api/v1/policy", tags=["policy"])
 
-Reason = Annotated[str, Field(min_length=1, max_length=500)]
+# Safety controls take exactly what they declare: "yes" and 0 are not booleans, and a time
+# is an RFC 3339 string, not an epoch number; unknown fields are refused, not ignored.
+_SAFETY_CONTROL = ConfigDict(extra="forbid")
 
 
 class KillSwitchIn(BaseModel):
     """Turn the kill switch on (every action is denied) or off."""
 
-    enabled: bool
+    model_config = _SAFETY_CONTROL
+
+    enabled: StrictBool = Field(description="true or false; nothing else is read as a boolean")
     reason: Reason
 
 
 class FreezeIn(BaseModel):
     """A change freeze over ``[starts_at, ends_at)``; empty lists mean every service/tier."""
 
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    model_config = _SAFETY_CONTROL
+
+    starts_at: ZonedTime
+    ends_at: ZonedTime
     reason: Reason
-    services: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
-    tiers: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    services: list[Annotated[str, Field(max_length=100, pattern=NAME_PATTERN)]] = Field(
+        default_factory=list
+    )
+    tiers: list[Literal["info", "warn", "critical"]] = Field(default_factory=list)
 
 
 class ReloadIn(BaseModel):
     """Why the policy is being reloaded."""
 
+    model_config = _SAFETY_CONTROL
+
     reason: Reason
+
+
+class ReloadProblems(BaseModel):
+    """Why a reload was refused: the bundle's problems (``file:line: message``)."""
+
+    message: str
+    change_id: int | None
+    problems: list[str]
+
+
+class ReloadRefusedOut(BaseModel):
+    """A reload refused because the policy does not compile or check."""
+
+    detail: ReloadProblems
 
 
 class FreezeOut(BaseModel):
@@ -149,7 +176,9 @@ def set_kill_switch(body: KillSwitchIn, session: SessionDep, principal: Principa
 )
 def add_freeze(body: FreezeIn, session: SessionDep, principal: PrincipalDep) -> FreezeOut:
     """Add a change freeze window."""
-    spec = runtime.FreezeSpec(body.starts_at, body.ends_at, body.reason, body.services, body.tiers)
+    spec = runtime.FreezeSpec(
+        body.starts_at, body.ends_at, body.reason, body.services, list(body.tiers)
+    )
     try:
         freeze = runtime.add_freeze(session, spec, principal.name)
     except ValueError as exc:
@@ -160,13 +189,14 @@ def add_freeze(body: FreezeIn, session: SessionDep, principal: PrincipalDep) -> 
 @router.delete(
     "/freezes/{freeze_id}",
     response_model=FreezeOut,
+    responses={404: {"description": "No freeze with this id is still in place"}},
     dependencies=[allow(Permission.POLICY_MANAGE)],
 )
 def remove_freeze(
-    freeze_id: int,
+    freeze_id: Annotated[int, Path(ge=1, le=MAX_DB_INTEGER)],
     session: SessionDep,
     principal: PrincipalDep,
-    reason: Annotated[str, Query(min_length=1, max_length=500)],
+    reason: Annotated[Reason, Query(description="Why the freeze ends early")],
 ) -> FreezeOut:
     """End a freeze now (the record stays, marked removed, with who and why)."""
     try:
@@ -176,7 +206,17 @@ def remove_freeze(
     return _freeze_out(freeze)
 
 
-@router.post("/reload", response_model=ReloadOut, dependencies=[allow(Permission.POLICY_MANAGE)])
+@router.post(
+    "/reload",
+    response_model=ReloadOut,
+    responses={
+        422: {
+            "model": ReloadRefusedOut | ValidationErrorOut,
+            "description": "The policy does not compile or check, or the request is not valid",
+        }
+    },
+    dependencies=[allow(Permission.POLICY_MANAGE)],
+)
 async def reload(body: ReloadIn, session: SessionDep, principal: PrincipalDep) -> ReloadOut:
     """Check the policy directory and have every worker reload it.
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -13,6 +12,7 @@ from api.admin_schemas import RefusalCountOut
 from api.core.permissions import Permission
 from api.deps import SessionDep, allow
 from api.guards import refusal_counter
+from api.validation import QueryTime
 
 router = APIRouter(prefix="/api/v1/refusals", tags=["refusals"])
 
@@ -24,11 +24,11 @@ def list_refusals(
     request: Request,
     session: SessionDep,
     principal: str | None = None,
-    status_: Annotated[int | None, Query(alias="status")] = None,
+    status_: Annotated[int | None, Query(alias="status", ge=100, le=599)] = None,
     client: Annotated[str | None, Query(description="The caller's address")] = None,
     route: Annotated[str | None, Query(description="A route's path template")] = None,
     since: Annotated[
-        datetime | None, Query(description="Only kinds last seen at or after this instant")
+        QueryTime | None, Query(description="Only kinds last seen at or after this instant")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[RefusalCountOut]:

@@ -12,6 +12,7 @@ from api.core.ingest import store_events
 from api.core.permissions import Permission
 from api.core.settings import get_settings
 from api.deps import ClientDep, PrincipalDep, SessionDep, allow
+from api.error_schemas import ValidationErrorOut
 from api.ingest_schemas import EventBatch, EventsStored
 from api.validation import NamedFieldRoute, invalid
 
@@ -46,6 +47,7 @@ def push_events(batch: EventBatch, session: SessionDep) -> EventsStored:
     response_model=AlertsHandled,
     responses={
         422: {
+            "model": AlertsHandled | ValidationErrorOut,
             "description": "A malformed notification (fields named), or alerts that could not "
             "be mapped to an incident (each result says why; the others were handled)",
         }

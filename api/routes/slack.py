@@ -8,8 +8,11 @@ outcome shows up as the redrawn message and an ephemeral note to the person who 
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -41,6 +44,14 @@ router = APIRouter(
     tags=["slack"],
     dependencies=[public("Slack signs each request; the signature is checked on the raw body")],
 )
+
+
+class EphemeralOut(BaseModel):
+    """A reply only the person who asked sees."""
+
+    response_type: str
+    text: str
+
 
 PERMISSION_OF_VERB = {
     "approve": Permission.APPROVALS_DECIDE,
@@ -122,7 +133,18 @@ def _malformed(exc: MalformedSlackRequestError) -> HTTPException:
     return HTTPException(status.HTTP_400_BAD_REQUEST, str(exc))
 
 
-@router.post("/interactions")
+# Slack's doors answer without an API key, so with these instead of 401/403/429.
+_SLACK_REFUSALS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "A signed request Steward cannot read"},
+    401: {"description": "The Slack signature, its timestamp or its freshness did not check"},
+    404: {"description": "Slack is not configured on this server"},
+}
+
+
+@router.post(
+    "/interactions",
+    responses={200: {"description": "Acknowledged (no body)", "content": {}}, **_SLACK_REFUSALS},
+)
 async def interactions(request: Request, background: BackgroundTasks) -> Response:
     """Approve or Reject pressed on an approval message: acknowledged now, decided right after."""
     notifier = _notifier(request)
@@ -143,7 +165,13 @@ async def interactions(request: Request, background: BackgroundTasks) -> Respons
     return Response(status_code=status.HTTP_200_OK)
 
 
-@router.post("/commands")
+@router.post(
+    "/commands",
+    responses={
+        200: {"model": EphemeralOut, "description": "Slack's ephemeral reply"},
+        **_SLACK_REFUSALS,
+    },
+)
 async def commands(request: Request, background: BackgroundTasks) -> JSONResponse:
     """``/steward status | approve ID [comment] | reject ID [comment]``, answered privately."""
     _notifier(request)

@@ -38,7 +38,11 @@ def link(
     return row
 
 
-@router.delete("/{slack_user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{slack_user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={404: {"description": "This Slack user is not linked"}},
+)
 def unlink(slack_user_id: SlackUserId, session: SessionDep) -> None:
     """Remove a Slack user's link; their buttons and commands stop working at once."""
     row = session.get(SlackUserLink, slack_user_id)

@@ -239,9 +239,9 @@ async def test_bad_input_is_a_422_naming_the_field_and_stores_nothing(
             "/api/v1/monitors", json={**body(name), **changes}, headers=as_(api_keys["engineer"])
         )
         assert answer.status_code == 422, answer.text
-        [error] = answer.json()["detail"]
-        assert error["loc"] == ["body", *loc]
-        assert words in error["msg"]
+        [error] = answer.json()["errors"]
+        assert error["field"] == ".".join(loc)
+        assert words in error["message"]
         assert (await api.get("/api/v1/monitors", headers=as_(api_keys["engineer"]))).json() == []
     assert await schedule_missing(temporal_env, name)
 
