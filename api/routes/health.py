@@ -40,7 +40,7 @@ async def _temporal_and_workers(request: Request) -> tuple[str, str]:
         client = await get_client(request)
         count = await workers_polling(client, settings.temporal_namespace, settings.task_queue)
     except Exception as exc:  # unreachable, or an RPC error: either way, say so
-        detail = getattr(exc, "detail", None) or str(exc) or type(exc).__name__
+        detail = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
         return f"error: {detail}", "unknown: Temporal is unreachable"
     workers = f"{count} polling" if count else f"error: none polling {settings.task_queue}"
     return "ok", workers

@@ -42,5 +42,5 @@ async def test_temporal_down_is_degraded_and_named(
     assert health.status_code == 200
     body = health.json()
     assert (body["status"], body["database"]) == ("degraded", "ok")
-    assert body["temporal"].startswith("error: Temporal at 127.0.0.1:")
+    assert body["temporal"].startswith("error: Temporal is unreachable at 127.0.0.1:")
     assert body["workers"] == "unknown: Temporal is unreachable"

@@ -59,9 +59,10 @@ async def test_bad_params_are_a_422_naming_the_field_and_start_nothing(
             headers={"X-API-Key": api_keys["engineer"], "Content-Type": "application/json"},
         )
     assert answer.status_code == 422, answer.text
-    [error] = answer.json()["detail"]
-    assert error["loc"] == ["body", "params", field]
-    assert message in error["msg"]
+    [error] = answer.json()["errors"]
+    assert error["field"] == f"params.{field}"
+    assert message in error["message"]
+    assert f"params.{field}" in answer.json()["detail"]
     with Session(engine) as session:
         assert session.exec(select(Incident)).all() == []
     assert await workflows_on(temporal_env, settings) == []
