@@ -29,9 +29,13 @@ up: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/steward demo
 
+# Rego: no opa CLI or Regal installs from the registries here, so `steward policy lint`
+# stands in for opa fmt --fail, opa check --strict and Regal on the in-process OPA engine
+# (activities/policy/lint.py says what each part covers and what it does not).
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/steward policy lint --dir policies
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
