@@ -16,6 +16,7 @@ from activities.incidents.activities import IncidentOpener
 from activities.incidents.types import Evidence, OpenRequest
 from api.core.settings import Settings
 from api.models import Incident
+from api.services.incidents import opener_for_findings
 from tests.api.test_incidents_api import body
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -100,7 +101,8 @@ async def test_a_detector_with_bad_params_opens_nothing(
     engine: Engine,
 ) -> None:
     # The open-or-attach activity (detection, forecast, delivery_watch) takes the same path.
-    opener = IncidentOpener(temporal_env.client, engine, settings)
+    client = temporal_env.client
+    opener = IncidentOpener(client, opener_for_findings(client, engine, settings))
     request = OpenRequest(
         service="demo",
         signal="deliveries",
