@@ -55,10 +55,15 @@ def build_activities(
     # The gate (the incident's first record) and apply (the step's applied record) write
     # through the same writer as the record activities: one write path per row.
     gate = GateActivities(
-        policy, signer, settings, make_facts_gatherer(engine), WhatIfEngines(engine), records.writer
+        policy,
+        signer,
+        settings,
+        make_facts_gatherer(engine),
+        WhatIfEngines(engine, settings),
+        records.writer,
     )
     actuators = ActuatorActivities(http, settings, signer, records.writer, database=engine)
-    simulation = SimulationActivities(engine, ledger)
+    simulation = SimulationActivities(engine, ledger, settings)
     opener = IncidentOpener(client, open_incident)
     deliveries = DeliveryActivities(engine)
     return [
