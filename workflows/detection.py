@@ -15,8 +15,10 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities import names
     from activities.detection.types import ScoreWindowRequest, WindowVerdict
     from activities.incidents.types import OpenRequest, OpenResult
+    from workflows.activity_names import activity_name
     from workflows.monitor_types import MonitorRun
     from workflows.types import Evidence
 
@@ -74,7 +76,7 @@ class Detection:
     async def run(self, monitor: MonitorRun) -> DetectionResult:
         """Run the monitor once."""
         verdict = await workflow.execute_activity(
-            "monitor.score_window",
+            activity_name(names.DETECTION_SCORE_WINDOW),
             ScoreWindowRequest(
                 monitor.name,
                 monitor.source,
@@ -107,7 +109,7 @@ class Detection:
             explanation={**verdict.explanation, "monitor": monitor.name},
         )
         opened = await workflow.execute_activity(
-            "open_or_attach_incident",
+            activity_name(names.INCIDENT_OPEN_OR_ATTACH),
             OpenRequest(
                 service=monitor.service,
                 signal=monitor.signal,

@@ -31,6 +31,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
+    from activities import names
     from activities.types import (
         ActuatorCall,
         Authorization,
@@ -42,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         VerifyRequest,
         VerifyResult,
     )
+    from workflows.activity_names import activity_name
     from workflows.playbook_params import NoParams, PlaybookParams, describe_errors, param_errors
 
 from workflows.approval_rounds import ApprovalRounds
@@ -222,14 +224,14 @@ class Playbook(RunGuard, ApprovalRounds):
             before: dict[str, Any] = {}
             if gate.has_snapshot:
                 before = await workflow.execute_local_activity(
-                    "steward.snapshot",
+                    activity_name(names.ACTUATOR_SNAPSHOT),
                     call,
                     result_type=dict,
                     start_to_close_timeout=self.snapshot_timeout,
                     retry_policy=self.apply_retry,
                 )
             applying = workflow.start_activity(
-                "steward.apply",
+                activity_name(names.ACTUATOR_APPLY),
                 replace(call, record=replace(record, before=before)),
                 result_type=dict,
                 start_to_close_timeout=self.apply_timeout,
@@ -261,7 +263,7 @@ class Playbook(RunGuard, ApprovalRounds):
             return VerifyResult(True, {}, "skipped in simulate mode", 0)
         request = VerifyRequest(check, params, within_seconds)
         result = await workflow.execute_activity(
-            "steward.verify",
+            activity_name(names.ACTUATOR_VERIFY),
             request,
             result_type=VerifyResult,
             start_to_close_timeout=timedelta(seconds=within_seconds + 30),
@@ -299,7 +301,7 @@ class Playbook(RunGuard, ApprovalRounds):
         )
         try:
             return await workflow.execute_local_activity(
-                "steward.gate",
+                activity_name(names.POLICY_GATE),
                 request,
                 result_type=GateResult,
                 start_to_close_timeout=self.local_timeout,
@@ -345,7 +347,7 @@ class Playbook(RunGuard, ApprovalRounds):
             )
             try:
                 result = await workflow.execute_activity(
-                    "steward.undo",
+                    activity_name(names.ACTUATOR_UNDO),
                     UndoCall(
                         applied.step,
                         applied.actuator,

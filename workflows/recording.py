@@ -13,7 +13,9 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities import names
     from activities.types import ApprovalRecord, GateResult, IncidentRecord, StepRecord
+    from workflows.activity_names import activity_name
 
 from workflows.approval_state import PendingApproval
 from workflows.types import IncidentInput
@@ -48,7 +50,7 @@ class PlaybookRecords:
         opening = self._take_opening()
         if opening is not None:
             # Another record comes first: the opening must still be written before it.
-            self._local("steward.record_incident", opening)
+            self._local(activity_name(names.RECORD_INCIDENT), opening)
         previous = self._record_chain
 
         async def record_after_previous() -> None:
@@ -64,7 +66,7 @@ class PlaybookRecords:
         """Wait until every record made so far is written."""
         opening = self._take_opening()
         if opening is not None:
-            self._local("steward.record_incident", opening)
+            self._local(activity_name(names.RECORD_INCIDENT), opening)
         if self._record_chain is not None:
             await self._record_chain
 
@@ -94,15 +96,15 @@ class PlaybookRecords:
         if opening:
             self._opening = record
         else:
-            self._local("steward.record_incident", record)
+            self._local(activity_name(names.RECORD_INCIDENT), record)
 
     def _record_step(self, record: StepRecord, **changes: Any) -> None:
         # A copy: the record is written later, and the caller goes on changing its own.
-        self._local("steward.record_step", replace(record, **changes))
+        self._local(activity_name(names.RECORD_STEP), replace(record, **changes))
 
     def _record_approval(self, approval: PendingApproval, gate: GateResult | None = None) -> None:
         self._local(
-            "steward.record_approval",
+            activity_name(names.RECORD_APPROVAL),
             ApprovalRecord(
                 self._incident_id,
                 approval.step,

@@ -29,8 +29,10 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities import names
     from activities.incidents.types import IncidentAlert
     from activities.types import StepRecord
+    from workflows.activity_names import activity_name
 
 from workflows.approval_state import PendingApproval
 from workflows.playbook_types import AppliedAction, PlaybookStopped, RemediationFailed
@@ -169,7 +171,7 @@ class RunGuard(PlaybookRecords):
             },
         )
         outcome.alerts.append(f"{DEADLINE_ALERT}: {outcome.reason}")
-        self._local("steward.alert", alert)
+        self._local(activity_name(names.INCIDENT_ALERT), alert)
         return outcome
 
     def _close_waiting_step(self, error: str) -> None:

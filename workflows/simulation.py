@@ -16,12 +16,14 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities import names
     from activities.ledger.types import (
         PolicyEvaluation,
         PolicyEvaluationResult,
         RecordedGate,
         SimulationRecord,
     )
+    from workflows.activity_names import activity_name
 
 from workflows.audit_types import SimulatedDecision, SimulationRequest, SimulationResult
 from workflows.types import PlaybookOutcome
@@ -74,7 +76,7 @@ class PolicySimulation:
 
     async def _gates(self, incident_id: str) -> list[RecordedGate]:
         return await workflow.execute_local_activity(
-            "steward.recorded_gates",
+            activity_name(names.LEDGER_READ_GATES),
             incident_id,
             result_type=list[RecordedGate],
             start_to_close_timeout=self.local_timeout,
@@ -82,7 +84,7 @@ class PolicySimulation:
 
     async def _evaluate(self, files: dict[str, str], gates: list[RecordedGate]) -> Any:
         return await workflow.execute_local_activity(
-            "steward.evaluate_policy",
+            activity_name(names.LEDGER_EVALUATE_POLICY),
             PolicyEvaluation(files, [g.gate_input for g in gates]),
             result_type=PolicyEvaluationResult,
             start_to_close_timeout=self.local_timeout,
@@ -137,7 +139,7 @@ class PolicySimulation:
             "action_changes": result.action_changes,
         }
         await workflow.execute_local_activity(
-            "steward.record_simulation",
+            activity_name(names.LEDGER_RECORD_SIMULATION),
             SimulationRecord(request.incident_id, workflow.info().workflow_id, summary),
             start_to_close_timeout=self.local_timeout,
         )

@@ -11,6 +11,7 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
+from activities import names
 from activities.incidents.types import OpenRequest, OpenResult
 from api.core.incidents import InvalidParamsError, UnknownPlaybookError, open_incident
 from api.core.settings import Settings
@@ -28,7 +29,7 @@ class IncidentOpener:
         self._engine = engine
         self._settings = settings
 
-    @activity.defn(name="open_or_attach_incident")
+    @activity.defn(name=names.INCIDENT_OPEN_OR_ATTACH)
     async def open_or_attach(self, request: OpenRequest) -> OpenResult:
         """Open the finding's incident, or attach the evidence to the one already open.
 
@@ -58,7 +59,7 @@ class IncidentOpener:
                 raise ApplicationError(message, type="BadIncident", non_retryable=True) from exc
             return OpenResult(row.id, created, row.status)
 
-    @activity.defn(name="incident_outcome")
+    @activity.defn(name=names.INCIDENT_AWAIT_OUTCOME)
     async def outcome(self, incident_id: str) -> dict[str, Any]:
         """Wait for an incident's run to end and return its outcome (heartbeating meanwhile).
 

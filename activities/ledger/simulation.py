@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 from sqlalchemy import Engine
 from temporalio import activity
 
+from activities import names
 from activities.ledger.types import (
     PolicyEvaluation,
     PolicyEvaluationResult,
@@ -77,7 +78,7 @@ class SimulationActivities:
         self._engine = engine
         self._ledger = ledger
 
-    @activity.defn(name="steward.recorded_gates")
+    @activity.defn(name=names.LEDGER_READ_GATES)
     def recorded_gates(self, incident_id: str) -> list[RecordedGate]:
         """Return the incident's recorded gate decisions (with their inputs), in step order."""
         gates = []
@@ -99,7 +100,7 @@ class SimulationActivities:
             )
         return gates
 
-    @activity.defn(name="steward.evaluate_policy")
+    @activity.defn(name=names.LEDGER_EVALUATE_POLICY)
     def evaluate_policy(self, request: PolicyEvaluation) -> PolicyEvaluationResult:
         """Decide the inputs under the bundle built from ``request.policy_files``.
 
@@ -112,7 +113,7 @@ class SimulationActivities:
             archive_bundle(self._engine, result.bundle_sha256, files)
         return result
 
-    @activity.defn(name="steward.record_simulation")
+    @activity.defn(name=names.LEDGER_RECORD_SIMULATION)
     def record_simulation(self, rec: SimulationRecord) -> None:
         """Append the simulation's summary to the simulated incident's chain."""
         key = f"{rec.incident_id}:simulation:{rec.simulation_id}"

@@ -9,6 +9,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import names
 from activities.actuators.registry import (
     Actuator,
     InvalidParametersError,
@@ -106,7 +107,7 @@ class GateActivities:
         except PolicyError as exc:
             raise ApplicationError(str(exc), type="WhatIf", non_retryable=True) from exc
 
-    @activity.defn(name="steward.gate")
+    @activity.defn(name=names.POLICY_GATE)
     async def gate(self, req: GateRequest) -> GateResult:
         """Validate the call, gather facts, evaluate policy, and sign when it allows.
 
@@ -157,7 +158,7 @@ class GateActivities:
             has_snapshot=type(actuator).snapshot is not Actuator.snapshot,
         )
 
-    @activity.defn(name="steward.authorize")
+    @activity.defn(name=names.POLICY_AUTHORIZE)
     async def authorize(self, req: AuthorizeRequest) -> Authorization:
         """Sign an authorization once the votes satisfy the decision's approval requirement.
 

@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy import Engine
 from temporalio import activity
 
+from activities import names
 from activities.detectors.prediction import Prediction, PredictionSettings, predict_breach
 from activities.prediction.types import PredictRequest, PredictResult
 from activities.sources.base import SeriesPoints, SourceContext
@@ -78,7 +79,7 @@ class BreachPrediction:
     def __init__(self, settings: Settings, http: httpx.AsyncClient, engine: Engine) -> None:
         self._context = SourceContext(settings, http, engine)
 
-    @activity.defn(name="monitor.predict_breach")
+    @activity.defn(name=names.PREDICTION_PREDICT_BREACH)
     async def predict(self, request: PredictRequest) -> PredictResult:
         """Fetch the window and forecast it.
 

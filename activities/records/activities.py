@@ -15,6 +15,7 @@ from sqlalchemy import Engine, Table, bindparam, insert, update
 from sqlmodel import Session, select
 from temporalio import activity
 
+from activities import names
 from activities.ledger.writer import LedgerWriter
 from activities.records.facts import note_applied, note_outcome
 from activities.records.ledger_events import (
@@ -75,7 +76,7 @@ class RecordActivities:
             session.commit()
         self._ledger.remember(fresh)
 
-    @activity.defn(name="steward.record_incident")
+    @activity.defn(name=names.RECORD_INCIDENT)
     def record_incident(self, rec: IncidentRecord) -> None:
         """Create the incident row or move it to ``rec.status``."""
         self._write(incident_drafts(rec), lambda session: self._upsert_incident(session, rec))
@@ -101,7 +102,7 @@ class RecordActivities:
         if rec.outcome is not None:
             note_outcome(session, rec.id, rec.service, rec.mode, rec.status, now)
 
-    @activity.defn(name="steward.record_step")
+    @activity.defn(name=names.RECORD_STEP)
     def record_step(self, rec: StepRecord) -> None:
         """Create or update the step row for ``(incident, step, kind)``."""
         self._write(step_drafts(rec), lambda session: self._upsert_step(session, rec))
@@ -142,7 +143,7 @@ class RecordActivities:
                 now,
             )
 
-    @activity.defn(name="steward.record_approval")
+    @activity.defn(name=names.RECORD_APPROVAL)
     def record_approval(self, rec: ApprovalRecord) -> None:
         """Open the approval row on first sight; afterwards add new votes and the verdict.
 
