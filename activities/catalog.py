@@ -105,16 +105,19 @@ def legacy_alias(fn: Callable[..., Any]) -> Callable[..., Any]:
     if current is None:
         raise TypeError(f"{fn!r} is a dynamic activity: it has no name to alias")
     legacy = names.LEGACY_NAMES[current]
+    alias: Callable[..., Any]
     if inspect.iscoroutinefunction(fn):
 
-        async def alias(*args: Any) -> Any:
+        async def call_async(*args: Any) -> Any:
             return await fn(*args)
 
+        alias = call_async
     else:
 
-        def alias(*args: Any) -> Any:
+        def call_sync(*args: Any) -> Any:
             return fn(*args)
 
+        alias = call_sync
     functools.update_wrapper(alias, fn, updated=())
     return activity.defn(name=legacy)(alias)
 
