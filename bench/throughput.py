@@ -95,7 +95,13 @@ async def worker_processes(side: str, queue: str, count: int) -> AsyncIterator[N
 
 
 def incident() -> IncidentInput:
-    return IncidentInput("bench", "bench", "low", "bench", datetime.now(UTC).isoformat())
+    return IncidentInput(
+        service="bench",
+        signal="bench",
+        severity="low",
+        opened_by="bench",
+        window_start=datetime.now(UTC).isoformat(),
+    )
 
 
 async def run_batch(

@@ -142,7 +142,12 @@ class ApprovalRounds(PlaybookRecords):
         return await workflow.execute_local_activity(
             activity_name(names.POLICY_AUTHORIZE),
             AuthorizeRequest(
-                self._incident_id, record.step, record.name, record.params, decision, approval.votes
+                workflow_id=self._incident_id,
+                step=record.step,
+                actuator=record.name,
+                params=record.params,
+                decision=decision,
+                votes=approval.votes,
             ),
             result_type=Authorization,
             start_to_close_timeout=self.local_timeout,

@@ -78,12 +78,12 @@ class Detection:
         verdict = await workflow.execute_activity(
             activity_name(names.DETECTION_SCORE_WINDOW),
             ScoreWindowRequest(
-                monitor.name,
-                monitor.source,
-                monitor.detector,
-                monitor.window_seconds,
-                monitor.interval_seconds,
-                workflow.info().workflow_start_time.timestamp(),
+                monitor=monitor.name,
+                source=monitor.source,
+                detector=monitor.detector,
+                window_seconds=monitor.window_seconds,
+                interval_seconds=monitor.interval_seconds,
+                run_started_at=workflow.info().workflow_start_time.timestamp(),
             ),
             result_type=WindowVerdict,
             start_to_close_timeout=timedelta(seconds=60),

@@ -107,7 +107,12 @@ class Forecast:
         """Run the forecast monitor once."""
         prediction = await workflow.execute_activity(
             activity_name(names.PREDICTION_PREDICT_BREACH),
-            PredictRequest(monitor.name, monitor.source, monitor.detector, monitor.window_seconds),
+            PredictRequest(
+                monitor=monitor.name,
+                source=monitor.source,
+                forecast=monitor.detector,
+                window_seconds=monitor.window_seconds,
+            ),
             result_type=PredictResult,
             start_to_close_timeout=timedelta(minutes=5),
             retry_policy=_PREDICT_RETRY,

@@ -81,17 +81,17 @@ class PlaybookRecords:
         incident = self._require_incident()
         self._status = status
         record = IncidentRecord(
-            self._incident_id,
-            incident.service,
-            incident.signal,
-            incident.severity,
-            workflow.info().workflow_type,
-            incident.mode,
-            status,
-            incident.opened_by,
-            incident.window_start,
-            incident.summary,
-            outcome,
+            id=self._incident_id,
+            service=incident.service,
+            signal=incident.signal,
+            severity=incident.severity,
+            playbook=workflow.info().workflow_type,
+            mode=incident.mode,
+            status=status,
+            opened_by=incident.opened_by,
+            window_start=incident.window_start,
+            summary=incident.summary,
+            outcome=outcome,
         )
         if opening:
             self._opening = record
@@ -106,17 +106,17 @@ class PlaybookRecords:
         self._local(
             activity_name(names.RECORD_APPROVAL),
             ApprovalRecord(
-                self._incident_id,
-                approval.step,
-                approval.actuator,
-                gate.params if gate else {},
-                gate.tier if gate else "",
-                gate.decision.reasons if gate else [],
-                approval.requirement,
-                approval.status,
-                workflow.now().isoformat(),
-                approval.votes,
-                approval.reason,
+                incident_id=self._incident_id,
+                step=approval.step,
+                actuator=approval.actuator,
+                params=gate.params if gate else {},
+                tier=gate.tier if gate else "",
+                reasons=gate.decision.reasons if gate else [],
+                requirement=approval.requirement,
+                status=approval.status,
+                at=workflow.now().isoformat(),
+                votes=approval.votes,
+                decided_reason=approval.reason,
                 approval_round=approval.approval_round,
             ),
         )

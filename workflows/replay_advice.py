@@ -23,7 +23,7 @@ class ReplayAdvisor:
         """Read and advise in one local activity."""
         return await workflow.execute_local_activity(
             activity_name(names.DELIVERY_ADVISE),
-            AdviceLookup(request.tenant, request.since, request.limit),
+            AdviceLookup(tenant=request.tenant, since=request.since, limit=request.limit),
             result_type=ReplayAdvice,
             start_to_close_timeout=timedelta(seconds=60),
             # A broken database fails the answer quickly instead of retrying forever.

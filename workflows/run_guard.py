@@ -110,9 +110,9 @@ class RunGuard(PlaybookRecords):
     async def _remediate_to_outcome(self, incident: IncidentInput) -> PlaybookOutcome:
         try:
             await self.remediate(incident)
-            return PlaybookOutcome("resolved", "remediation verified")
+            return PlaybookOutcome(status="resolved", reason="remediation verified")
         except PlaybookStopped as stop:
-            return PlaybookOutcome(stop.status, stop.reason)
+            return PlaybookOutcome(status=stop.status, reason=stop.reason)
         except RemediationFailed as failure:
             self._compensating = True
             return await self._compensate(str(failure))

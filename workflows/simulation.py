@@ -44,14 +44,14 @@ def compare(gate: RecordedGate, decision: dict[str, Any]) -> SimulatedDecision:
     """Put a recorded decision beside the what-if one."""
     recorded, simulated = str(gate.decision.get("outcome")), str(decision.get("outcome"))
     return SimulatedDecision(
-        gate.step,
-        gate.actuator,
-        gate.params,
-        recorded,
-        simulated,
-        CHANGES.get((recorded, simulated), "same" if recorded == simulated else "changed"),
-        list(decision.get("reasons", [])),
-        list(decision.get("rules", [])),
+        step=gate.step,
+        actuator=gate.actuator,
+        params=gate.params,
+        recorded=recorded,
+        simulated=simulated,
+        change=CHANGES.get((recorded, simulated), "same" if recorded == simulated else "changed"),
+        reasons=list(decision.get("reasons", [])),
+        rules=list(decision.get("rules", [])),
     )
 
 
@@ -85,7 +85,7 @@ class PolicySimulation:
     async def _evaluate(self, files: dict[str, str], gates: list[RecordedGate]) -> Any:
         return await workflow.execute_local_activity(
             activity_name(names.LEDGER_EVALUATE_POLICY),
-            PolicyEvaluation(files, [g.gate_input for g in gates]),
+            PolicyEvaluation(policy_files=files, gate_inputs=[g.gate_input for g in gates]),
             result_type=PolicyEvaluationResult,
             start_to_close_timeout=self.local_timeout,
         )
@@ -93,7 +93,7 @@ class PolicySimulation:
     @workflow.run
     async def run(self, request: SimulationRequest) -> SimulationResult:
         """Re-decide, re-plan, compare, and append a summary to the incident's ledger."""
-        result = SimulationResult(request.incident_id, playbook=request.playbook)
+        result = SimulationResult(incident_id=request.incident_id, playbook=request.playbook)
         recorded = await self._gates(request.incident_id)
         result.recorded_bundles = sorted({str(g.decision.get("bundle_sha256")) for g in recorded})
         evaluation: PolicyEvaluationResult = await self._evaluate(request.policy_files, recorded)
@@ -140,7 +140,11 @@ class PolicySimulation:
         }
         await workflow.execute_local_activity(
             activity_name(names.LEDGER_RECORD_SIMULATION),
-            SimulationRecord(request.incident_id, workflow.info().workflow_id, summary),
+            SimulationRecord(
+                incident_id=request.incident_id,
+                simulation_id=workflow.info().workflow_id,
+                summary=summary,
+            ),
             start_to_close_timeout=self.local_timeout,
         )
         return result

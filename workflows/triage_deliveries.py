@@ -27,7 +27,7 @@ class TriageDeliveries:
         """Read and triage in one local activity (a short read: no task-queue round trip)."""
         return await workflow.execute_local_activity(
             activity_name(names.DELIVERY_TRIAGE),
-            TriageLookup(request.delivery_ids),
+            TriageLookup(delivery_ids=request.delivery_ids),
             result_type=TriageReport,
             start_to_close_timeout=timedelta(seconds=30),
             # A broken database fails the answer quickly instead of retrying forever.

@@ -32,7 +32,7 @@ class UndoIncident(Playbook):
     def __init__(self) -> None:
         super().__init__()
         self._request: UndoRequest | None = None
-        self._outcome = PlaybookOutcome("resolved", "")
+        self._outcome = PlaybookOutcome(status="resolved", reason="")
 
     @workflow.run
     async def run(self, request: UndoRequest) -> PlaybookOutcome:
@@ -78,14 +78,14 @@ class UndoIncident(Playbook):
         gate = await self._gate(step, target.actuator, target.params, incident)
         decision = gate.decision
         record = StepRecord(
-            self._incident_id,
-            step,
-            "undo",
-            target.actuator,
-            "gated",
-            gate.params,
-            gate.tier,
-            asdict(decision),
+            incident_id=self._incident_id,
+            step=step,
+            kind="undo",
+            name=target.actuator,
+            status="gated",
+            params=gate.params,
+            tier=gate.tier,
+            decision=asdict(decision),
             gate_input=gate.gate_input,
         )
         if decision.outcome == "deny":
@@ -101,7 +101,13 @@ class UndoIncident(Playbook):
         authorization = gate.authorization
         if decision.outcome == "approval_required":
             authorization = await self._await_approval(record, gate)
-        call = UndoCall(step, target.actuator, gate.params, target.before, authorization)
+        call = UndoCall(
+            step=step,
+            actuator=target.actuator,
+            params=gate.params,
+            before=target.before,
+            authorization=authorization,
+        )
         try:
             result = await workflow.execute_activity(
                 activity_name(names.ACTUATOR_UNDO),

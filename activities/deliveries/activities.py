@@ -146,7 +146,10 @@ class DeliveryActivities:
             tenant=lookup.tenant,
             since=since.isoformat(),
             recommendations=[
-                ReplayRecommendation(verdict(r.attempt, r.triage), r.first_attempt_at.isoformat())
+                ReplayRecommendation(
+                    verdict=verdict(r.attempt, r.triage),
+                    first_attempt_at=r.first_attempt_at.isoformat(),
+                )
                 for r in plan.recommendations[: lookup.limit]
             ],
             total=len(plan.recommendations),
@@ -182,7 +185,11 @@ class DeliveryActivities:
             tenants = _tenants(attempts, f.kind, f.key, recent_start, request.max_tenants)
             findings.append(
                 WatchFinding(
-                    f.kind, f.key, float(f.score.score), tenants, _plain(f.score.explanation)
+                    kind=f.kind,
+                    key=f.key,
+                    score=float(f.score.score),
+                    tenants=tenants,
+                    explanation=_plain(f.score.explanation),
                 )
             )
         return DetectResult(

@@ -57,7 +57,7 @@ class IncidentOpener:
             except (UnknownPlaybookError, InvalidParamsError, KeyError) as exc:
                 message = str(exc.args[0] if exc.args else exc)
                 raise ApplicationError(message, type="BadIncident", non_retryable=True) from exc
-            return OpenResult(row.id, created, row.status)
+            return OpenResult(incident_id=row.id, created=created, status=row.status)
 
     @activity.defn(name=names.INCIDENT_AWAIT_OUTCOME)
     async def outcome(self, incident_id: str) -> dict[str, Any]:

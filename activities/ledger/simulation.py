@@ -68,7 +68,7 @@ def evaluate(request: PolicyEvaluation, settings: Settings) -> PolicyEvaluationR
             answer = sandbox.request({"op": "decide", "inputs": request.gate_inputs})
         except PolicyError as exc:
             return PolicyEvaluationResult(error=exc.message)
-    return PolicyEvaluationResult(sha, answer["decisions"])
+    return PolicyEvaluationResult(bundle_sha256=sha, decisions=answer["decisions"])
 
 
 class SimulationActivities:
@@ -90,12 +90,12 @@ class SimulationActivities:
                 continue  # recorded before gate inputs were kept: nothing to re-decide
             gates.append(
                 RecordedGate(
-                    entry.step or 0,
-                    payload.get("step_kind", "act"),
-                    payload["actuator"],
-                    payload.get("params") or {},
-                    payload["gate_input"],
-                    payload["decision"],
+                    step=entry.step or 0,
+                    step_kind=payload.get("step_kind", "act"),
+                    actuator=payload["actuator"],
+                    params=payload.get("params") or {},
+                    gate_input=payload["gate_input"],
+                    decision=payload["decision"],
                 )
             )
         return gates

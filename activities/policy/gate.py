@@ -59,7 +59,12 @@ class GateActivities:
     ) -> Authorization:
         return self._signer.sign(
             Authorization(
-                req.workflow_id, req.step, req.actuator, params_sha256(params), bundle, by
+                workflow_id=req.workflow_id,
+                step=req.step,
+                actuator=req.actuator,
+                params_sha256=params_sha256(params),
+                bundle_sha256=bundle,
+                approved_by=by,
             )
         )
 
@@ -149,12 +154,12 @@ class GateActivities:
         if decision.outcome == "allow" and req.mode == "apply":
             authorization = self._authorization(req, clean, decision.bundle_sha256, [])
         return GateResult(
-            decision,
-            gate_input_to_dict(gate_input),
-            actuator.tier,
-            not actuator.irreversible,
-            clean,
-            authorization,
+            decision=decision,
+            gate_input=gate_input_to_dict(gate_input),
+            tier=actuator.tier,
+            reversible=not actuator.irreversible,
+            params=clean,
+            authorization=authorization,
             has_snapshot=type(actuator).snapshot is not Actuator.snapshot,
         )
 

@@ -99,15 +99,18 @@ class BreachPrediction:
         )
         if not series:
             reason = "the source returned no series"
-            return PredictResult("not_enough_data", False, "none", explanation={"reason": reason})
+            return PredictResult(
+                state="not_enough_data", breach=False, model="none", explanation={"reason": reason}
+            )
         # Prophet fits are CPU work: off the worker's event loop.
         prediction, labels = await asyncio.to_thread(_worst, series, settings)
         at = prediction.breach_at
         return PredictResult(
-            prediction.state,
-            prediction.breach,
-            prediction.model,
-            datetime.fromtimestamp(at, UTC).isoformat() if at is not None else None,
-            labels,
-            prediction.explanation | {"source": request.source.get("kind"), "series": labels},
+            state=prediction.state,
+            breach=prediction.breach,
+            model=prediction.model,
+            breach_at=datetime.fromtimestamp(at, UTC).isoformat() if at is not None else None,
+            series=labels,
+            explanation=prediction.explanation
+            | {"source": request.source.get("kind"), "series": labels},
         )

@@ -158,15 +158,15 @@ async def open_incident(
         return existing, False
     deadline = deadline_of(body.playbook, settings)
     workflow_input = IncidentInput(
-        body.service,
-        body.signal,
-        body.severity,
-        opened_by,
-        start.isoformat(),
-        body.mode,
-        body.params,
-        body.summary,
-        [evidence] if evidence is not None else [],
+        service=body.service,
+        signal=body.signal,
+        severity=body.severity,
+        opened_by=opened_by,
+        window_start=start.isoformat(),
+        mode=body.mode,
+        params=body.params,
+        summary=body.summary,
+        evidence=[evidence] if evidence is not None else [],
         deadline_seconds=deadline,
     )
     created = True
