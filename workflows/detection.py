@@ -34,7 +34,7 @@ _OPEN_RETRY = RetryPolicy(
 )
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DetectionResult:
     """How one run ended.
 
@@ -90,11 +90,11 @@ class Detection:
             retry_policy=_SCORE_RETRY,
         )
         result = DetectionResult(
-            monitor.name,
-            verdict.state,
-            verdict.score,
-            verdict.anomalous,
-            verdict.observed_at,
+            monitor=monitor.name,
+            state=verdict.state,
+            score=verdict.score,
+            anomalous=verdict.anomalous,
+            observed_at=verdict.observed_at,
             explanation=verdict.explanation,
         )
         if not verdict.anomalous or verdict.observed_at is None:

@@ -30,7 +30,7 @@ _PREDICT_RETRY = RetryPolicy(
 _OPEN_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ForecastResult:
     """How one forecast run ended.
 
@@ -118,11 +118,11 @@ class Forecast:
             retry_policy=_PREDICT_RETRY,
         )
         result = ForecastResult(
-            monitor.name,
-            prediction.state,
-            prediction.breach,
-            prediction.model,
-            prediction.breach_at,
+            monitor=monitor.name,
+            state=prediction.state,
+            breach=prediction.breach,
+            model=prediction.model,
+            breach_at=prediction.breach_at,
             explanation=prediction.explanation,
         )
         if not prediction.breach:
