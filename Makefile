@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: up test lint typecheck unit chaos bench soak demo clean
+.PHONY: up test lint typecheck unit chaos docs bench soak demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,13 @@ up: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/steward demo
 
+# Rego: no opa CLI or Regal installs from the registries here, so `steward policy lint`
+# stands in for opa fmt --fail, opa check --strict and Regal on the in-process OPA engine
+# (activities/policy/lint.py says what each part covers and what it does not).
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/steward policy lint --dir policies
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
@@ -54,9 +58,14 @@ unit: $(VENV)/.installed-dev | $(E2E_TOOLS)
 chaos: $(VENV)/.installed-dev
 	$(BIN)/pytest -m chaos tests/chaos
 
-test: lint typecheck unit chaos
+# The documentation site (docs/, mkdocs.yml) into site/. Strict: a broken link or a page
+# missing from the nav is an error, so make test fails on it.
+docs: $(VENV)/.installed-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
-# Every benchmark, one JSON document each (see README.md, Benchmarks).
+test: lint typecheck docs unit chaos
+
+# Every benchmark, one JSON document each (see docs/benchmarks.md).
 BENCHMARKS := throughput policy_latency detectors triage metric_to_incident refusals
 
 bench: $(VENV)/.installed-dev | $(E2E_TOOLS)
@@ -69,4 +78,4 @@ soak: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.soak --minutes $(MINUTES)
 
 clean:
-	rm -rf $(VENV) .steward .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .steward .pytest_cache .mypy_cache .ruff_cache site

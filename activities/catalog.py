@@ -20,6 +20,7 @@ from activities.detection.activities import MonitorScoring
 from activities.incidents.activities import IncidentOpener
 from activities.incidents.alerts import IncidentAlerts
 from activities.incidents.sweep_activity import IncidentSweeper
+from activities.incidents.types import OpenIncident
 from activities.ledger.simulation import SimulationActivities
 from activities.ledger.writer import LedgerWriter
 from activities.policy.engine import PolicyEngine
@@ -29,8 +30,8 @@ from activities.policy.signing import DecisionSigner
 from activities.policy.what_if import WhatIfEngines
 from activities.prediction.activities import BreachPrediction
 from activities.records.activities import RecordActivities
-from api.core.audit_keys import ledger_signer
 from api.core.settings import Settings
+from api.ledger.keys import ledger_signer
 
 
 def build_activities(
@@ -39,6 +40,7 @@ def build_activities(
     http: httpx.AsyncClient,
     policy: PolicyEngine,
     client: Client,
+    open_incident: OpenIncident,
 ) -> list[Callable[..., Any]]:
     """Return the activity callables for a worker: each under its name and its legacy name.
 
@@ -48,6 +50,7 @@ def build_activities(
         http: Shared HTTP client for actuators and checks.
         policy: The policy engine the gate evaluates with.
         client: Temporal client, for activities that open incidents.
+        open_incident: How findings open incidents (the API's own opening path).
     """
     signer = DecisionSigner(settings.resolved_signing_key())
     ledger_key = ledger_signer(settings)
@@ -58,7 +61,7 @@ def build_activities(
     )
     actuators = ActuatorActivities(http, settings, signer, records)
     simulation = SimulationActivities(engine, ledger)
-    opener = IncidentOpener(client, engine, settings)
+    opener = IncidentOpener(client, open_incident)
     deliveries = DeliveryActivities(engine)
     current: list[Callable[..., Any]] = [
         gate.gate,

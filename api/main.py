@@ -10,12 +10,13 @@ from fastapi import FastAPI
 
 from api.core.db import get_engine
 from api.core.ratelimit import TokenBucketLimiter
-from api.core.refusals import RefusalCounter
-from api.core.retention import run_retention
 from api.core.settings import get_settings
-from api.deps import guarded
-from api.guards import BodySizeLimitMiddleware, install_refusal_recording, route_template
-from api.openapi_errors import install_error_responses
+from api.http.deps import guarded
+from api.http.errors import install_validation_errors
+from api.http.guards import BodySizeLimitMiddleware, install_refusal_recording, route_template
+from api.http.openapi_errors import install_error_responses
+from api.http.text_guard import LoneSurrogateGuard
+from api.http.unavailable import install_temporal_unavailable_handlers
 from api.routes import (
     approvals,
     audit,
@@ -31,10 +32,9 @@ from api.routes import (
     slack_links,
     sweep,
 )
+from api.services.refusals import RefusalCounter
+from api.services.retention import run_retention
 from api.slack.notifier import SlackNotifier, make_web_client
-from api.text_guard import LoneSurrogateGuard
-from api.unavailable import install_temporal_unavailable_handlers
-from api.validation import install_validation_errors
 
 
 @asynccontextmanager
@@ -64,7 +64,7 @@ def create_app() -> FastAPI:
     """Build the FastAPI application.
 
     Raises:
-        RuntimeError: A route declares no permission (see ``api.deps.allow``).
+        RuntimeError: A route declares no permission (see ``api.http.deps.allow``).
     """
     settings = get_settings()
     app = FastAPI(

@@ -35,10 +35,10 @@ from temporalio.client import Client
 
 from activities.policy.engine import EmbeddedPolicyEngine
 from api.core.db import get_engine
-from api.core.monitors import create_monitor, delete_monitor
 from api.core.settings import get_settings
 from api.models import Incident
-from api.monitor_schemas import MonitorCreate
+from api.schemas.monitors import MonitorCreate
+from api.services.monitors import create_monitor, delete_monitor
 from bench.stats import percentile
 from bench.throughput import connect, start_server
 from workers.stack.prometheus import prometheus_command

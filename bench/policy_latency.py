@@ -5,7 +5,7 @@ p50/p99 for each engine. The embedded target (p99 under 2 ms on a 2-core machine
 DESIGN.md; the remote engine has no target (it adds a network round trip).
 
 Without ``--opa-url`` the remote engine talks to the OPA REST stand-in the tests use
-(``tests/policy/opa_server.py``: the real OPA engine, in process, behind OPA's data API on a
+(``bench/harness/opa_server.py``: the real OPA engine, in process, behind OPA's data API on a
 local socket), since no OPA server binary runs here. Point ``--opa-url`` at an
 ``openpolicyagent/opa`` server (``docker compose up opa``) to measure the real one.
 """
@@ -142,8 +142,8 @@ async def _remote_samples(url: str, n: int) -> list[float]:
 @contextmanager
 def _stand_in_server() -> Iterator[str]:
     # The test suite's OPA REST stand-in; imported here so the embedded run needs no tests.
-    from tests.policy.opa_server import create_opa_app
-    from tests.support.servers import serve_app
+    from bench.harness.opa_server import create_opa_app
+    from bench.harness.servers import serve_app
 
     with serve_app(create_opa_app(get_settings().policy_dir)) as url:
         yield url

@@ -44,7 +44,7 @@ def _free_port() -> int:
 _MAKE_KEY = """
 import sys
 from sqlmodel import Session
-from api.core.apikeys import create_api_key
+from api.services.keys import create_api_key
 from api.core.db import make_engine, migrate
 engine = make_engine(sys.argv[1])
 migrate(engine)

@@ -32,8 +32,8 @@ from typing import Any
 
 import httpx
 
+from bench.harness.live_stack import FINAL, LiveStack
 from bench.stats import percentile
-from tests.support.live_stack import FINAL, LiveStack
 
 KINDS: list[dict[str, Any]] = [
     {"playbook": "high_latency", "params": {}},

@@ -34,12 +34,12 @@ from typing import Any
 from temporalio.client import Client
 
 from activities.names import ACTUATOR_APPLY, aliases_of
+from api.core.converter import DATA_CONVERTER
 from api.core.db import get_engine
 from api.core.settings import default_worker_processes, get_settings
 from bench.stats import percentile
 from bench.worker import READY
 from workers.stack.specs import temporal_server_argv
-from workflows.converter import DATA_CONVERTER
 from workflows.types import IncidentInput
 
 APPLY_NAMES = aliases_of(ACTUATOR_APPLY)

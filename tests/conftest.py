@@ -16,11 +16,11 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.policy.engine import EmbeddedPolicyEngine
-from api.core.apikeys import create_api_key
 from api.core.db import get_engine, reset_engine
 from api.core.settings import Settings, get_settings
 from api.main import create_app
-from tests.support.servers import serve_app
+from api.services.keys import create_api_key
+from bench.harness.servers import serve_app
 from tests.workflows.playbooks import TEST_PLAYBOOKS
 from workers.demo_target.app import create_app as create_demo_app
 from workers.worker import build_worker

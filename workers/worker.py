@@ -24,8 +24,9 @@ from activities.catalog import build_activities
 from activities.policy.engine import EmbeddedPolicyEngine, PolicyEngine
 from api.core.db import get_engine
 from api.core.settings import Settings, get_settings
-from api.core.sweep_schedule import ensure_sweep_schedule
 from api.core.temporal import connect
+from api.services.incidents import opener_for_findings
+from api.services.sweep_schedule import ensure_sweep_schedule
 from workflows.registry import WORKFLOWS
 from workflows.run_guard import PLAYBOOK_BUG_TYPES
 
@@ -96,7 +97,9 @@ def build_worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=workflows,
-        activities=build_activities(settings, engine, http, policy, client),
+        activities=build_activities(
+            settings, engine, http, policy, client, opener_for_findings(client, engine, settings)
+        ),
         workflow_runner=workflow_runner(),
         # A bug raised out of a workflow fails its run (and the sweeper closes its incident)
         # instead of retrying the workflow task forever.

@@ -20,8 +20,8 @@ from sqlmodel import Session, col, select
 
 from activities.deliveries.store import latest_attempts, tenant_attempts, to_attempt
 from activities.triage import Recommendation, replay_recommendations
-from api.detection_models import DeliveryReplay
 from api.models import utcnow
+from api.models.detection import DeliveryReplay
 
 # What the sender may answer per delivery; both mean "sent under this request".
 SENT = frozenset({"replayed", "duplicate"})

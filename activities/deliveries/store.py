@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from activities.deliveries.types import DeliveryVerdict
 from activities.triage import DeliveryAttempt, TriageResult, triage
-from api.detection_models import DeliveryAttemptRow
+from api.models.detection import DeliveryAttemptRow
 
 
 def to_attempt(row: DeliveryAttemptRow) -> DeliveryAttempt:

@@ -5,17 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlmodel import Session
 from temporalio import activity
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
 from activities import names
-from activities.incidents.types import OpenRequest, OpenResult
-from api.core.incidents import InvalidParamsError, UnknownPlaybookError, open_incident
-from api.core.settings import Settings
-from api.schemas import IncidentCreate
+from activities.incidents.types import BadIncidentError, OpenIncident, OpenRequest, OpenResult
 
 # Well inside the heartbeat timeout the waiting workflow gives this activity.
 _HEARTBEAT_SECONDS = 5.0
@@ -24,10 +19,9 @@ _HEARTBEAT_SECONDS = 5.0
 class IncidentOpener:
     """Opens incidents through the same fingerprinting path as the REST API."""
 
-    def __init__(self, client: Client, engine: Engine, settings: Settings) -> None:
+    def __init__(self, client: Client, open_incident: OpenIncident) -> None:
         self._client = client
-        self._engine = engine
-        self._settings = settings
+        self._open_incident = open_incident
 
     @activity.defn(name=names.INCIDENT_OPEN_OR_ATTACH)
     async def open_or_attach(self, request: OpenRequest) -> OpenResult:
@@ -40,24 +34,10 @@ class IncidentOpener:
             ApplicationError: Non-retryable, when the playbook or service is unknown or the
                 params do not match the playbook's schema (no run starts).
         """
-        body = IncidentCreate(
-            service=request.service,
-            signal=request.signal,
-            severity=request.severity,  # type: ignore[arg-type]
-            playbook=request.playbook,
-            mode=request.mode,  # type: ignore[arg-type]
-            params=request.params,
-            summary=request.summary,
-        )
-        with Session(self._engine) as session:
-            try:
-                row, created = await open_incident(
-                    self._client, session, self._settings, body, request.opened_by, request.evidence
-                )
-            except (UnknownPlaybookError, InvalidParamsError, KeyError) as exc:
-                message = str(exc.args[0] if exc.args else exc)
-                raise ApplicationError(message, type="BadIncident", non_retryable=True) from exc
-            return OpenResult(incident_id=row.id, created=created, status=row.status)
+        try:
+            return await self._open_incident(request)
+        except BadIncidentError as exc:
+            raise ApplicationError(str(exc), type="BadIncident", non_retryable=True) from exc
 
     @activity.defn(name=names.INCIDENT_AWAIT_OUTCOME)
     async def outcome(self, incident_id: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from temporalio import activity
 from activities import names
 from activities.incidents.types import IncidentAlert
 from activities.ledger.writer import LedgerWriter
-from api.core.audit_ledger import EntryDraft
+from api.ledger.store import EntryDraft
 
 logger = logging.getLogger("steward.notify")
 

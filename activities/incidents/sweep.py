@@ -34,8 +34,8 @@ from activities.incidents.types import SweepFinding
 from activities.records.facts import note_outcome
 from activities.records.ledger_events import incident_drafts
 from activities.types import IncidentRecord
-from api.core.audit_keys import LedgerSigner
-from api.core.audit_ledger import append_in_session, lock_ledger
+from api.ledger.keys import LedgerSigner
+from api.ledger.store import append_in_session, lock_ledger
 from api.models import Approval, Incident, Step, utcnow
 
 # Row statuses that claim a run is still going on.

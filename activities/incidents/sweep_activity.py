@@ -11,7 +11,7 @@ from temporalio.client import Client
 from activities import names
 from activities.incidents.sweep import describe, sweep_incidents
 from activities.incidents.types import SweepReport, SweepRequest
-from api.core.audit_keys import LedgerSigner
+from api.ledger.keys import LedgerSigner
 
 logger = logging.getLogger("steward.sweep")
 

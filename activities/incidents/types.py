@@ -1,7 +1,7 @@
 """Inputs and results of the incident activities: open-or-attach, alert, sweep."""
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(kw_only=True)
@@ -112,3 +112,23 @@ class SweepReport:
     """What a sweep found (and repaired)."""
 
     findings: list[SweepFinding] = field(default_factory=list)
+
+
+class BadIncidentError(ValueError):
+    """The finding names an unknown playbook or service, or params its playbook refuses."""
+
+
+class OpenIncident(Protocol):
+    """Opens an incident for a finding, or attaches it to the open one (the API's own path).
+
+    The worker passes the API service's opener to the activity, so detection opens incidents
+    exactly as ``POST /api/v1/incidents`` does without activities importing the API's services.
+    """
+
+    async def __call__(self, request: OpenRequest) -> OpenResult:
+        """Open or attach, returning the incident.
+
+        Raises:
+            BadIncidentError: Unknown playbook or service, or params that do not check.
+        """
+        ...

@@ -23,8 +23,8 @@ from activities.ledger.writer import LedgerWriter
 from activities.policy.bundle import PolicyError
 from activities.policy.limits import BundleLimits, BundleTooLargeError, check_bundle_size
 from activities.policy.sandbox import PolicyLimitError, PolicySandbox, SandboxLimits
-from api.core.audit_ledger import EntryDraft, archive_bundle, incident_entries
 from api.core.settings import Settings, get_settings
+from api.ledger.store import EntryDraft, archive_bundle, incident_entries
 
 
 class BadPolicyFilesError(ValueError):

@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from activities.policy.bundle import bundle_sha256, policy_files
-from api.core.audit_keys import LedgerSigner
-from api.core.audit_ledger import (
+from api.ledger.keys import LedgerSigner
+from api.ledger.store import (
     EntryDraft,
     append_in_session,
     append_many,

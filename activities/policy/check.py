@@ -25,7 +25,7 @@ from activities.policy.opa_local import OpaPolicy, Problem, problems_from_error,
 from activities.policy.sandbox import PolicySandbox, SandboxLimits
 from activities.policy.types import GateInput, IncidentRef
 from api.core.settings import get_settings
-from api.policy_models import PolicyChange
+from api.models.policy import PolicyChange
 
 # A fact is read as stats.<name> (or stats["<name>"]), where stats is input.stats or a
 # variable or argument holding it: the gate's convention, which the scan relies on.

@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from api.models import UTCDateTime, utcnow
-from api.policy_models import PolicyChange, PolicyFreeze, PolicySetting
+from api.models.policy import PolicyChange, PolicyFreeze, PolicySetting
 
 KILL_SWITCH = "kill_switch"
 

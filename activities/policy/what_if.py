@@ -21,8 +21,8 @@ from activities.policy.facts import WINDOWS
 from activities.policy.limits import BundleLimits, BundleTooLargeError, check_bundle_size
 from activities.policy.sandbox import PolicyLimitError, PolicySandbox, SandboxLimits
 from activities.policy.types import Decision, GateInput
-from api.core.audit_ledger import bundle_sources
 from api.core.settings import get_settings
+from api.ledger.store import bundle_sources
 
 # Each engine holds a sandbox process (some 50 MB): keep few, and not for long.
 _CACHED = 2

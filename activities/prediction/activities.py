@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import math
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 from sqlalchemy import Engine
@@ -13,52 +11,11 @@ from temporalio import activity
 
 from activities import names
 from activities.detectors.prediction import Prediction, PredictionSettings, predict_breach
+from activities.prediction.config import ForecastConfigError, prediction_settings
 from activities.prediction.types import PredictRequest, PredictResult
 from activities.sources.base import SeriesPoints, SourceContext
 from activities.sources.runs import bad_monitor, fetch_for_run
 from api.core.settings import Settings
-
-_SETTINGS = ("threshold", "direction", "horizon_seconds", "min_points")
-
-
-class ForecastConfigError(ValueError):
-    """A forecast monitor's ``detector`` settings are unusable; ``field`` names the key."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"detector.{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def prediction_settings(forecast: dict[str, Any]) -> PredictionSettings:
-    """Build the forecast settings of a monitor.
-
-    Raises:
-        ForecastConfigError: Naming the setting at fault.
-    """
-    unknown = sorted(set(forecast) - set(_SETTINGS) - {"name"})
-    if unknown:
-        raise ForecastConfigError(unknown[0], f"unknown setting; known: {', '.join(_SETTINGS)}")
-    if not _number(forecast.get("threshold")):
-        raise ForecastConfigError("threshold", "a finite number is required")
-    if forecast.get("direction", "above") not in ("above", "below"):
-        raise ForecastConfigError("direction", "must be 'above' or 'below'")
-    horizon = forecast.get("horizon_seconds", 3600)
-    if not _number(horizon) or horizon <= 0:
-        raise ForecastConfigError("horizon_seconds", "must be a positive number")
-    min_points = forecast.get("min_points", 10)
-    if isinstance(min_points, bool) or not isinstance(min_points, int) or min_points < 3:
-        raise ForecastConfigError("min_points", "must be an integer of at least 3")
-    return PredictionSettings(
-        threshold=float(forecast["threshold"]),
-        direction=forecast.get("direction", "above"),
-        horizon_seconds=float(horizon),
-        min_points=min_points,
-    )
 
 
 def _worst(

@@ -26,7 +26,7 @@ from activities.records.ledger_events import (
 )
 from activities.records.write_lock import record_write_lock
 from activities.types import ApprovalRecord, IncidentRecord, StepRecord
-from api.core.audit_ledger import EntryDraft, lock_ledger
+from api.ledger.store import EntryDraft, lock_ledger
 from api.models import Approval, ApprovalVote, Incident, Step, utcnow
 
 _INCIDENT: Table = Incident.__table__  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ from sqlalchemy import Table, insert
 from sqlmodel import Session, col, select
 
 from api.models import Incident, Step
-from api.policy_models import ActionOutcomeFact, AppliedActionFact
+from api.models.policy import ActionOutcomeFact, AppliedActionFact
 
 _ENDED = {"resolved", "rolled_back", "failed"}
 _APPLIED: Table = AppliedActionFact.__table__  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ from typing import Any
 
 from activities.actuators.registry import UnknownNameError, get_actuator
 from activities.types import ApprovalRecord, IncidentRecord, StepRecord
-from api.core.audit_ledger import EntryDraft
+from api.ledger.store import EntryDraft
 
 # Step statuses that are facts of their own; the others (awaiting_approval, approved,
 # rejected) are told by the approval entries, a denial by the decision entry.

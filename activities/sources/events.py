@@ -27,7 +27,7 @@ from activities.sources.base import (
     reject_unknown,
     required_text,
 )
-from api.detection_models import Event
+from api.models.detection import Event
 
 DEFAULT_MAX_POINTS = 10_000
 _KNOWN = {"series", "service", "max_points"}

@@ -22,9 +22,10 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.runtime import Runtime, TelemetryConfig
 
 from api.cli.audit_render import card_lines, replay_lines
-from api.core.audit_card import UnknownCardError, decision_card
-from api.core.audit_history import HistoryUnavailableError
-from api.core.audit_keys import (
+from api.core.db import get_engine
+from api.core.settings import get_settings
+from api.core.temporal import TemporalUnavailableError, connect
+from api.ledger.keys import (
     LedgerKeyError,
     create_ledger_key,
     ledger_signer,
@@ -32,16 +33,20 @@ from api.core.audit_keys import (
     parse_public_key,
     public_key_text,
 )
-from api.core.audit_pack import PackError, build_pack
-from api.core.audit_pack_verify import verify_pack
-from api.core.audit_replay import ReplayOutcome, histories_since, replay_id, replay_one
-from api.core.audit_simulate import SimulationInputError, read_policy_dir, render, run_simulation
-from api.core.audit_undo import UndoRefusedError, UnknownIncidentError, start_undo
-from api.core.audit_verify import UnknownIncidentError as UnknownLedgerIncidentError
-from api.core.audit_verify import verify_ledger
-from api.core.db import get_engine
-from api.core.settings import get_settings
-from api.core.temporal import TemporalUnavailableError, connect
+from api.services.audit.card import UnknownCardError, decision_card
+from api.services.audit.history import HistoryUnavailableError
+from api.services.audit.pack import PackError, build_pack
+from api.services.audit.pack_verify import verify_pack
+from api.services.audit.replay import ReplayOutcome, histories_since, replay_id, replay_one
+from api.services.audit.simulate import (
+    SimulationInputError,
+    read_policy_dir,
+    render,
+    run_simulation,
+)
+from api.services.audit.undo import UndoRefusedError, UnknownIncidentError, start_undo
+from api.services.audit.verify import UnknownIncidentError as UnknownLedgerIncidentError
+from api.services.audit.verify import verify_ledger
 
 EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
 T = TypeVar("T")

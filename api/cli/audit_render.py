@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from api.core.audit_replay import ReplayOutcome
+from api.services.audit.replay import ReplayOutcome
 
 
 def replay_lines(outcomes: Iterable[ReplayOutcome]) -> list[str]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from api.core.apikeys import create_api_key
 from api.core.db import get_engine
 from api.core.settings import get_settings
 from api.models import ApiKey
+from api.services.keys import create_api_key
 
 
 def ensure_admin_key() -> None:

@@ -15,10 +15,11 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from api.core.apikeys import create_api_key, key_status, list_api_keys, revoke_api_key
 from api.core.db import get_engine, session_scope
-from api.core.keyrotation import MAX_ROTATION_GRACE, KeyStateError, rotate_api_key
 from api.models import ApiKey, Role, utcnow
+from api.schemas.admin import MAX_ROTATION_GRACE
+from api.services.key_rotation import KeyStateError, rotate_api_key
+from api.services.keys import create_api_key, key_status, list_api_keys, revoke_api_key
 
 # Exit code for bad input, matching click's own usage errors.
 USAGE_ERROR = 2

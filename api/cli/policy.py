@@ -1,8 +1,8 @@
-"""``steward policy``: test, check and reload the Rego policy.
+"""``steward policy``: test, check, lint and reload the Rego policy.
 
-``test`` and ``check`` read only the policy directory. ``reload`` checks it, then records the
-reload (or the refusal) in the app database, like ``steward keys``; workers switch to the new
-bundle at their next decision. The same reload exists over HTTP for admins
+``test``, ``check`` and ``lint`` read only the policy directory. ``reload`` checks it, then
+records the reload (or the refusal) in the app database, like ``steward keys``; workers switch
+to the new bundle at their next decision. The same reload exists over HTTP for admins
 (``POST /api/v1/policy/reload``).
 """
 
@@ -20,7 +20,10 @@ from api.core.db import get_engine, session_scope
 from api.core.settings import get_settings
 
 app = typer.Typer(
-    help="Test, check and reload the Rego policy (policies/ unless --dir or STEWARD_POLICY_DIR).",
+    help=(
+        "Test, check, lint and reload the Rego policy "
+        "(policies/ unless --dir or STEWARD_POLICY_DIR)."
+    ),
     no_args_is_help=True,
 )
 
@@ -93,6 +96,28 @@ def check(directory: DirOption = None, as_json: JsonOption = False) -> None:
             typer.echo(f"ok: bundle {report.bundle_sha256} ({len(report.files)} files)")
         else:
             typer.echo(f"{len(report.problems)} problem(s); the bundle must not go live")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("lint")
+def lint(directory: DirOption = None, as_json: JsonOption = False) -> None:
+    """Lint every .rego file: OPA compile, strict checks, opa fmt layout, style (exit 1 on any)."""
+    from activities.policy.lint import lint_policy
+
+    report = lint_policy(_directory(directory))
+    if as_json:
+        document = {
+            "ok": report.ok,
+            "files": report.files,
+            "problems": [asdict(p) for p in report.problems],
+        }
+        typer.echo(json.dumps(document, indent=2))
+    else:
+        for problem in report.problems:
+            typer.echo(str(problem))
+        verdict = "ok" if report.ok else f"{len(report.problems)} problem(s)"
+        typer.echo(f"{verdict}: {len(report.files)} files linted")
     if not report.ok:
         raise typer.Exit(1)
 

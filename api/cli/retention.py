@@ -1,6 +1,6 @@
 """``steward retention prune``: delete operational rows past their retention.
 
-``api.core.retention`` says which tables are operational and which are never pruned. Runs
+``api.services.retention`` says which tables are operational and which are never pruned. Runs
 directly on the app database, like ``steward keys``; the API also prunes every
 ``retention_prune_seconds``.
 """
@@ -13,8 +13,8 @@ from typing import Annotated
 import typer
 
 from api.core.db import get_engine
-from api.core.retention import prune as prune_tables
 from api.core.settings import get_settings
+from api.services.retention import prune as prune_tables
 
 app = typer.Typer(help="Prune operational tables past their retention.", no_args_is_help=True)
 

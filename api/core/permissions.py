@@ -1,8 +1,8 @@
 """The permission matrix: which role may do what. Every API route names one permission.
 
 The matrix is declared here and nowhere else. Routes declare the permission they need with
-``api.deps.allow``; ``api.deps.guarded`` refuses to include a router with a route that names
-none, and the access-control test checks every operation of the OpenAPI schema.
+``api.http.deps.allow``; ``api.http.deps.guarded`` refuses to include a router with a route that
+names none, and the access-control test checks every operation of the OpenAPI schema.
 
 Who may approve a given action is not decided here: the approval route is open to every role
 and the policy gate's eligible roles decide (see ``workflows.approval_state``).
@@ -13,7 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from api.models import Role
+
+class Role(StrEnum):
+    """Roles an API key (and an approver) can hold."""
+
+    OPERATOR = "operator"
+    ENGINEER = "engineer"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
 
 
 class Permission(StrEnum):

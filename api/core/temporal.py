@@ -9,8 +9,8 @@ from temporalio.client import Client, RPCTimeoutOrCancelledError
 from temporalio.runtime import Runtime
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
+from api.core.converter import DATA_CONVERTER
 from api.core.settings import Settings
-from workflows.converter import DATA_CONVERTER
 
 # Statuses that say "Temporal did not answer", as opposed to an answer (NOT_FOUND, "workflow
 # execution already completed", a rejected Update). Only an answer may be recorded as a refusal.
@@ -27,7 +27,7 @@ TRANSPORT_FAILURES = frozenset(
 class TemporalUnavailableError(RuntimeError):
     """Temporal could not be reached or did not answer in time; nothing was decided.
 
-    The API answers 503 with ``Retry-After`` (see ``api.unavailable``).
+    The API answers 503 with ``Retry-After`` (see ``api.http.unavailable``).
 
     Attributes:
         address: The Temporal frontend that was asked.

@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlmodel import col, select
 
-from api.core.approvals import ApprovalNotFoundError, DecisionRefusedError, decide_approval
 from api.core.permissions import Permission
-from api.deps import ClientDep, PrincipalDep, SessionDep, allow
+from api.http.deps import ClientDep, PrincipalDep, SessionDep, allow
 from api.models import Approval
 from api.routes.incidents import approval_out
-from api.schemas import ApprovalOut, DecisionIn, DecisionOut
+from api.schemas.incidents import ApprovalOut, DecisionIn, DecisionOut
+from api.services.approvals import ApprovalNotFoundError, DecisionRefusedError, decide_approval
 
 router = APIRouter(prefix="/api/v1/approvals", tags=["approvals"])
 

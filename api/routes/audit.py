@@ -9,19 +9,24 @@ from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from activities.policy.limits import BundleLimits, BundleTooLargeError, check_bundle_size
-from api.core.audit_card import UnknownCardError, decision_card
-from api.core.audit_history import HistoryUnavailableError
-from api.core.audit_keys import ledger_signer, ledger_verifier
-from api.core.audit_pack import PackError, build_pack
-from api.core.audit_simulate import SimulationInputError, render, run_simulation
-from api.core.audit_undo import UndoRefusedError, UnknownIncidentError, start_undo
-from api.core.audit_verify import UnknownIncidentError as UnknownLedgerIncidentError
-from api.core.audit_verify import verify_ledger
 from api.core.db import get_engine
 from api.core.permissions import Permission
 from api.core.settings import get_settings
-from api.deps import ClientDep, PrincipalDep, allow, take_simulation_quota
+from api.http.deps import ClientDep, PrincipalDep, allow, take_simulation_quota
+from api.ledger.keys import ledger_signer, ledger_verifier
+from api.services.audit.card import UnknownCardError, decision_card
+from api.services.audit.history import HistoryUnavailableError
+from api.services.audit.pack import PackError, build_pack
+from api.services.audit.simulate import (
+    PoliciesTooLargeError,
+    SimulationInputError,
+    check_policies_size,
+    render,
+    run_simulation,
+)
+from api.services.audit.undo import UndoRefusedError, UnknownIncidentError, start_undo
+from api.services.audit.verify import UnknownIncidentError as UnknownLedgerIncidentError
+from api.services.audit.verify import verify_ledger
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -130,9 +135,9 @@ async def simulate(
     memory and time limits; each simulation counts against the key's simulation quota.
     """
     try:
-        check_bundle_size(body.policies, BundleLimits.from_settings(get_settings()))
-    except BundleTooLargeError as exc:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, exc.message) from exc
+        check_policies_size(body.policies)
+    except PoliciesTooLargeError as exc:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from exc
     await run_in_threadpool(take_simulation_quota, principal)
     try:
         simulation_id, result = await run_simulation(

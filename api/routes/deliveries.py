@@ -7,18 +7,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from api.core.delivery_queries import (
+from api.core.permissions import Permission
+from api.core.settings import get_settings
+from api.http.deps import ClientDep, SessionDep, allow
+from api.http.errors import NamedFieldRoute, invalid
+from api.schemas.fields import QueryTime
+from api.schemas.ingest import DeliveriesStored, DeliveryBatch, TriageBatch
+from api.services.deliveries import (
     QueryUnavailableError,
     delivery_known,
     replay_advice,
     triage,
 )
-from api.core.ingest import store_deliveries
-from api.core.permissions import Permission
-from api.core.settings import get_settings
-from api.deps import ClientDep, SessionDep, allow
-from api.ingest_schemas import DeliveriesStored, DeliveryBatch, TriageBatch
-from api.validation import NamedFieldRoute, QueryTime, invalid
+from api.services.ingest import store_deliveries
 from workflows.delivery_types import (
     DeliveryVerdict,
     ReplayAdvice,

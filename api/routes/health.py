@@ -11,11 +11,11 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from api.core.db import get_engine
-from api.core.incidents import deadline_of
 from api.core.permissions import Permission
 from api.core.settings import get_settings
-from api.core.workers_health import workers_polling
-from api.deps import allow, get_client, public
+from api.http.deps import allow, get_client, public
+from api.services.incidents import deadline_of
+from api.services.workers_health import workers_polling
 from workflows.playbooks import PLAYBOOKS
 
 # /healthz answers quickly whatever Temporal does: readiness probes wait on it.

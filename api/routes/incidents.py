@@ -9,18 +9,12 @@ from fastapi.exceptions import RequestValidationError
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
-from api.core.evidence import evidence_in
-from api.core.incidents import (
-    InvalidParamsError,
-    UnknownPlaybookError,
-    open_incident,
-    wait_for_simulation,
-)
 from api.core.permissions import Permission
 from api.core.settings import get_settings
-from api.deps import ClientDep, PrincipalDep, SessionDep, allow, take_simulation_quota
+from api.http.deps import ClientDep, PrincipalDep, SessionDep, allow, take_simulation_quota
 from api.models import Approval, ApprovalVote, Incident, Step
-from api.schemas import (
+from api.schemas.fields import MAX_DB_INTEGER
+from api.schemas.incidents import (
     ApprovalOut,
     EvidenceOut,
     IncidentCreate,
@@ -30,7 +24,13 @@ from api.schemas import (
     StepOut,
     VoteOut,
 )
-from api.validation import MAX_DB_INTEGER
+from api.services.evidence import evidence_in
+from api.services.incidents import (
+    InvalidParamsError,
+    UnknownPlaybookError,
+    open_incident,
+    wait_for_simulation,
+)
 from workflows.types import INCIDENT_STATUSES
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])

@@ -7,12 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 
-from api.admin_schemas import KeyCreate, KeyCreated, KeyExpiry, KeyOut, KeyRotate, KeyRotated
-from api.core.apikeys import create_api_key, key_status, list_api_keys, revoke_api_key
-from api.core.keyrotation import KeyStateError, rotate_api_key, set_key_expiry
 from api.core.permissions import Permission
-from api.deps import SessionDep, allow
+from api.http.deps import SessionDep, allow
 from api.models import ApiKey
+from api.schemas.admin import KeyCreate, KeyCreated, KeyExpiry, KeyOut, KeyRotate, KeyRotated
+from api.services.key_rotation import KeyStateError, rotate_api_key, set_key_expiry
+from api.services.keys import create_api_key, key_status, list_api_keys, revoke_api_key
 
 router = APIRouter(
     prefix="/api/v1/keys", tags=["keys"], dependencies=[allow(Permission.KEYS_MANAGE)]

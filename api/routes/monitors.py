@@ -9,13 +9,11 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 from temporalio.client import WorkflowFailureError
 
-from api.core import monitor_schedules as schedules
-from api.core import monitors
 from api.core.permissions import Permission
 from api.core.settings import get_settings
-from api.deps import ClientDep, OptionalClientDep, PrincipalDep, SessionDep, allow
-from api.detection_models import Monitor
-from api.monitor_schemas import (
+from api.http.deps import ClientDep, OptionalClientDep, PrincipalDep, SessionDep, allow
+from api.models.detection import Monitor
+from api.schemas.monitors import (
     MONITOR_NAME_PATTERN,
     MonitorCreate,
     MonitorDetail,
@@ -24,6 +22,8 @@ from api.monitor_schemas import (
     MonitorUpdate,
     ScheduleInfo,
 )
+from api.services import monitor_schedules as schedules
+from api.services import monitors
 from workflows.monitor_types import MONITOR_WORKFLOWS
 
 router = APIRouter(prefix="/api/v1/monitors", tags=["monitors"])

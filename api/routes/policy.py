@@ -8,23 +8,20 @@ database, and workers reload when they see a newer recorded reload.
 from __future__ import annotations
 
 from datetime import datetime
-from hashlib import sha256
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from starlette.concurrency import run_in_threadpool
 
-from activities.policy import runtime
-from activities.policy.bundle import bundle_sha256, policy_files
 from api.core.permissions import Permission
 from api.core.settings import get_settings
-from api.deps import PrincipalDep, SessionDep, allow
-from api.error_schemas import ValidationErrorOut
-from api.models import utcnow
-from api.policy_models import PolicyChange, PolicyFreeze
-from api.schemas import NAME_PATTERN
-from api.validation import MAX_DB_INTEGER, Reason, ZonedTime
+from api.http.deps import PrincipalDep, SessionDep, allow
+from api.models.policy import PolicyChange, PolicyFreeze
+from api.schemas.errors import ValidationErrorOut
+from api.schemas.fields import MAX_DB_INTEGER, Reason, ZonedTime
+from api.schemas.incidents import NAME_PATTERN
+from api.services import policy as policies
 
 router = APIRouter(prefix="/api/v1/policy", tags=["policy"])
 
@@ -132,30 +129,21 @@ def _change_out(change: PolicyChange) -> ChangeOut:
     return ChangeOut.model_validate(change, from_attributes=True)
 
 
-def _directory_sha() -> str:
-    # Hashing the files is cheap; compiling is left to reloads and `steward policy check`.
-    directory = get_settings().policy_dir
-    try:
-        contents = {name: (directory / name).read_bytes() for name in policy_files(directory)}
-    except OSError:
-        return sha256(b"").hexdigest()
-    return bundle_sha256(contents)
-
-
 @router.get("", response_model=PolicyStateOut, dependencies=[allow(Permission.CATALOG_READ)])
 def policy_state(
     session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> PolicyStateOut:
     """The kill switch, the freezes still to come or in force, and the newest changes."""
     settings = get_settings()
+    state = policies.policy_state(session, directory=settings.policy_dir, limit=limit)
     return PolicyStateOut(
         engine=settings.policy_engine,
         policy_dir=str(settings.policy_dir),
-        bundle_sha256=_directory_sha(),
-        reload_generation=runtime.reload_generation(session),
-        kill_switch=runtime.kill_switch_fact(session),
-        freezes=[_freeze_out(f) for f in runtime.active_freezes(session, utcnow())],
-        changes=[_change_out(c) for c in runtime.recent_changes(session, limit)],
+        bundle_sha256=state.bundle_sha256,
+        reload_generation=state.reload_generation,
+        kill_switch=state.kill_switch,
+        freezes=[_freeze_out(f) for f in state.freezes],
+        changes=[_change_out(c) for c in state.changes],
     )
 
 
@@ -164,7 +152,7 @@ def policy_state(
 )
 def set_kill_switch(body: KillSwitchIn, session: SessionDep, principal: PrincipalDep) -> ChangeOut:
     """Turn the kill switch on or off; the next decision of every worker sees it."""
-    change = runtime.set_kill_switch(session, body.enabled, principal.name, body.reason)
+    change = policies.set_kill_switch(session, body.enabled, principal.name, body.reason)
     return _change_out(change)
 
 
@@ -176,11 +164,11 @@ def set_kill_switch(body: KillSwitchIn, session: SessionDep, principal: Principa
 )
 def add_freeze(body: FreezeIn, session: SessionDep, principal: PrincipalDep) -> FreezeOut:
     """Add a change freeze window."""
-    spec = runtime.FreezeSpec(
+    spec = policies.FreezeSpec(
         body.starts_at, body.ends_at, body.reason, body.services, list(body.tiers)
     )
     try:
-        freeze = runtime.add_freeze(session, spec, principal.name)
+        freeze = policies.add_freeze(session, spec, principal.name)
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     return _freeze_out(freeze)
@@ -200,8 +188,8 @@ def remove_freeze(
 ) -> FreezeOut:
     """End a freeze now (the record stays, marked removed, with who and why)."""
     try:
-        freeze = runtime.remove_freeze(session, freeze_id, principal.name, reason)
-    except runtime.FreezeNotFoundError as exc:
+        freeze = policies.remove_freeze(session, freeze_id, principal.name, reason)
+    except policies.FreezeNotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     return _freeze_out(freeze)
 
@@ -225,13 +213,14 @@ async def reload(body: ReloadIn, session: SessionDep, principal: PrincipalDep) -
     breaks a limit is refused with 422 and its problems (``file:line: message``, or the
     limit and its setting); the running bundle stays active.
     """
-    # Imported here: it loads the OPA engine, which only reloads need.
-    from activities.policy.check import request_reload
-
-    directory = get_settings().policy_dir
     # Compiling takes a second of CPU: off the event loop.
     report, change = await run_in_threadpool(
-        request_reload, session, directory, principal.name, body.reason
+        lambda: policies.reload_policy(
+            session,
+            directory=get_settings().policy_dir,
+            principal=principal.name,
+            reason=body.reason,
+        )
     )
     if not report.ok or report.bundle_sha256 is None:
         detail = {

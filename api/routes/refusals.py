@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sqlmodel import col, select
 
-from api.access_models import RefusalCount
-from api.admin_schemas import RefusalCountOut
 from api.core.permissions import Permission
-from api.deps import SessionDep, allow
-from api.guards import refusal_counter
-from api.validation import QueryTime
+from api.http.deps import SessionDep, allow
+from api.http.guards import refusal_counter
+from api.models.access import RefusalCount
+from api.schemas.admin import RefusalCountOut
+from api.schemas.fields import QueryTime
 
 router = APIRouter(prefix="/api/v1/refusals", tags=["refusals"])
 

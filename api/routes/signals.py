@@ -6,15 +6,15 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from api.alert_schemas import AlertmanagerWebhook, AlertsHandled
-from api.core.alerts import handle_notification
-from api.core.ingest import store_events
 from api.core.permissions import Permission
 from api.core.settings import get_settings
-from api.deps import ClientDep, PrincipalDep, SessionDep, allow
-from api.error_schemas import ValidationErrorOut
-from api.ingest_schemas import EventBatch, EventsStored
-from api.validation import NamedFieldRoute, invalid
+from api.http.deps import ClientDep, PrincipalDep, SessionDep, allow
+from api.http.errors import NamedFieldRoute, invalid
+from api.schemas.alerts import AlertmanagerWebhook, AlertsHandled
+from api.schemas.errors import ValidationErrorOut
+from api.schemas.ingest import EventBatch, EventsStored
+from api.services.alerts import handle_notification
+from api.services.ingest import store_events
 
 router = APIRouter(prefix="/api/v1", tags=["signals"], route_class=NamedFieldRoute)
 

@@ -16,14 +16,14 @@ from pydantic import BaseModel
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.core.apikeys import Principal
 from api.core.db import get_engine
 from api.core.permissions import Permission, permissions_of
-from api.core.refusals import Refusal
 from api.core.settings import get_settings
 from api.core.temporal import TemporalUnavailableError
-from api.deps import RefusedError, get_client, limit_unauthenticated, public
-from api.guards import record_refusal, route_template
+from api.http.deps import RefusedError, get_client, limit_unauthenticated, public
+from api.http.guards import record_refusal, route_template
+from api.services.keys import Principal
+from api.services.refusals import Refusal
 from api.slack.actions import (
     USAGE,
     MalformedSlackRequestError,

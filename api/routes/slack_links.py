@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, status
 
-from api.access_models import SlackUserLink
-from api.admin_schemas import SLACK_USER_PATTERN, SlackLinkIn, SlackLinkOut
 from api.core.permissions import Permission
-from api.deps import PrincipalDep, SessionDep, allow
+from api.http.deps import PrincipalDep, SessionDep, allow
+from api.models.access import SlackUserLink
+from api.schemas.admin import SLACK_USER_PATTERN, SlackLinkIn, SlackLinkOut
 from api.slack.links import link_slack_user, list_links
 
 router = APIRouter(

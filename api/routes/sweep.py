@@ -12,12 +12,12 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
-from api.core.audit_undo import STILL_RUNNING
 from api.core.permissions import Permission
 from api.core.settings import get_settings
-from api.core.sweep_schedule import SweepUnavailableError, run_sweep
-from api.deps import ClientDep, SessionDep, allow
+from api.http.deps import ClientDep, SessionDep, allow
 from api.models import Incident
+from api.services.audit.undo import STILL_RUNNING
+from api.services.sweep_schedule import SweepUnavailableError, run_sweep
 
 router = APIRouter(prefix="/api/v1/incidents/sweep", tags=["incidents"])
 

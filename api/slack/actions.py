@@ -11,10 +11,10 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 from temporalio.client import Client
 
-from api.core.apikeys import Principal
-from api.core.approvals import ApprovalNotFoundError, DecisionRefusedError, decide_approval
 from api.core.temporal import TemporalUnavailableError
 from api.models import Approval, Incident
+from api.services.approvals import ApprovalNotFoundError, DecisionRefusedError, decide_approval
+from api.services.keys import Principal
 from api.slack.blocks import APPROVE_ACTION, REJECT_ACTION, escape
 from api.slack.notifier import SlackNotifier
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from api.access_models import SlackUserLink
-from api.core.apikeys import Principal, key_status
 from api.models import ApiKey
+from api.models.access import SlackUserLink
+from api.services.keys import Principal, key_status
 
 SLACK_KEY_PREFIX = "slack:"
 

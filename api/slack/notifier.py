@@ -21,10 +21,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from api.access_models import SlackMessage
-from api.core.refusals import log_safe
 from api.core.settings import Settings
 from api.models import Approval, ApprovalVote, Incident, utcnow
+from api.models.access import SlackMessage
+from api.services.refusals import log_safe
 from api.slack.blocks import approval_message, escalation_text
 
 logger = logging.getLogger("steward.slack")

@@ -12,8 +12,8 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from api.access_models import SlackRequestNonce
 from api.models import utcnow
+from api.models.access import SlackRequestNonce
 
 # Slack's own recommendation: refuse requests whose timestamp is more than five minutes off.
 WINDOW_SECONDS = 5 * 60

@@ -16,8 +16,8 @@ from activities.actuators.activities import ActuatorActivities
 from activities.policy.signing import DecisionSigner, params_sha256
 from activities.types import ActuatorCall, Authorization
 from api.core.settings import Settings
+from bench.harness.servers import serve_app
 from tests.conftest import SIGNING_KEY
-from tests.support.servers import serve_app
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 WORKFLOW_ID = "inc-http-test"

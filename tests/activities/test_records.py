@@ -14,10 +14,10 @@ from activities.ledger.writer import LedgerWriter
 from activities.policy.facts import make_facts_gatherer
 from activities.records.activities import RecordActivities
 from activities.types import ApprovalRecord, ApprovalRequirement, IncidentRecord, StepRecord, Vote
-from api.core.audit_chain import check_global_chain
-from api.core.audit_keys import LedgerSigner, LedgerVerifier
-from api.core.audit_ledger import all_entries, entry_dict
 from api.core.db import make_engine
+from api.ledger.chain import check_global_chain
+from api.ledger.keys import LedgerSigner, LedgerVerifier
+from api.ledger.store import all_entries, entry_dict
 from api.models import Approval, ApprovalVote, Incident, Step
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC).isoformat()

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 import activities.actuators.webhooks as webhooks
 from activities.actuators.registry import ActuatorContext, get_actuator, get_check, parse_params
 from api.core.settings import Settings
-from api.detection_models import DeliveryReplay
+from api.models.detection import DeliveryReplay
 from tests.support.deliveries import (
     DELIVERED,
     PERMANENT_404,

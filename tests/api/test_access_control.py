@@ -13,14 +13,14 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from api.access_models import RefusalCount
 from api.core.permissions import PUBLIC, ROLE_PERMISSIONS, Permission, permissions_of
 from api.core.ratelimit import TokenBucketLimiter, retry_after_header
 from api.core.settings import Settings, get_settings
-from api.deps import OPENAPI_PERMISSION_KEY, allow, guarded
+from api.http.deps import OPENAPI_PERMISSION_KEY, allow, guarded
 from api.main import create_app
 from api.models import Role
-from tests.support.servers import serve_app
+from api.models.access import RefusalCount
+from bench.harness.servers import serve_app
 
 # The intended matrix, route by route. A new route fails this test until it is listed here.
 EXPECTED_ROUTES: dict[tuple[str, str], str] = {

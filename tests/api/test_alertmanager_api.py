@@ -15,8 +15,8 @@ from temporalio.worker import Worker
 from api.core.settings import Settings, get_settings
 from api.main import create_app
 from api.models import Incident
+from bench.harness.servers import serve_app
 from tests.support.alertmanager import alert, alert_state, evidence_of, notification
-from tests.support.servers import serve_app
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 PATH = "/api/v1/alerts/alertmanager"

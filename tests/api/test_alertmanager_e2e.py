@@ -15,8 +15,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.worker import Worker
 
-from api.detection_models import AlertState
 from api.models import Incident
+from api.models.detection import AlertState
 from tests.support.alertmanager import evidence_of
 from tests.support.alertmanager_server import run_alertmanager
 

@@ -13,7 +13,10 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from api.cli.keys import app as keys_app
-from api.core.apikeys import (
+from api.core.db import get_engine, reset_engine, session_scope
+from api.core.settings import get_settings
+from api.models import ApiKey, utcnow
+from api.services.keys import (
     AuthError,
     Principal,
     authenticate,
@@ -22,9 +25,6 @@ from api.core.apikeys import (
     list_api_keys,
     revoke_api_key,
 )
-from api.core.db import get_engine, reset_engine, session_scope
-from api.core.settings import get_settings
-from api.models import ApiKey, utcnow
 from tests.support import db as support_db
 
 # Fixtures are found by module attribute (see tests/support/db.py).

@@ -16,8 +16,8 @@ from temporalio.worker import Worker
 from typer.testing import CliRunner
 
 from api.cli.main import app
+from bench.harness.servers import free_port
 from tests.api.test_incidents_api import body, wait_status
-from tests.support.servers import free_port
 
 SESSION_LOOP = pytest.mark.asyncio(loop_scope="session")
 MARKUP = "[bold red]not markup[/bold red] <!channel> `rm -rf /`"

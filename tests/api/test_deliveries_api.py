@@ -13,8 +13,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.core.settings import Settings, get_settings
-from api.detection_models import DeliveryAttemptRow
 from api.main import create_app
+from api.models.detection import DeliveryAttemptRow
+from bench.harness.servers import serve_app
 from tests.support.deliveries import (
     DELIVERED,
     PERMANENT_404,
@@ -25,7 +26,6 @@ from tests.support.deliveries import (
     attempt,
     store,
 )
-from tests.support.servers import serve_app
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

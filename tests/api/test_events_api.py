@@ -13,9 +13,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from api.core.settings import Settings, get_settings
-from api.detection_models import Event
 from api.main import create_app
-from tests.support.servers import serve_app
+from api.models.detection import Event
+from bench.harness.servers import serve_app
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

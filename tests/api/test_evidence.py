@@ -13,10 +13,10 @@ from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api.core.incidents import open_incident
 from api.core.settings import Settings
-from api.detection_models import IncidentEvidence
-from api.schemas import IncidentCreate
+from api.models.detection import IncidentEvidence
+from api.schemas.incidents import IncidentCreate
+from api.services.incidents import open_incident
 from workflows.types import Evidence
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -8,7 +8,7 @@ from temporalio.worker import Worker
 
 from api.core.settings import Settings, get_settings
 from api.main import create_app
-from tests.support.servers import free_port, serve_app
+from bench.harness.servers import free_port, serve_app
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

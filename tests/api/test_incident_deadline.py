@@ -9,8 +9,8 @@ from temporalio.worker import Worker
 
 from api.core.settings import Settings, get_settings
 from api.main import create_app
+from bench.harness.servers import serve_app
 from tests.api.test_incidents_api import body, wait_status
-from tests.support.servers import serve_app
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -16,11 +16,11 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.incidents.sweep import sweep_incidents
-from api.core.audit_keys import ledger_signer
-from api.core.audit_ledger import incident_entries
 from api.core.settings import Settings
-from api.core.sweep_schedule import ensure_sweep_schedule
+from api.ledger.keys import ledger_signer
+from api.ledger.store import incident_entries
 from api.models import Approval, Incident
+from api.services.sweep_schedule import ensure_sweep_schedule
 from tests.api.test_cli_operator import Steward
 from tests.audit.helpers import cli
 from tests.workflows.helpers import incident_input, start, steps, wait_for_approval

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from api.core.keyrotation import KeyStateError, rotate_api_key, set_key_expiry
 from api.models import ApiKey, utcnow
+from api.services.key_rotation import KeyStateError, rotate_api_key, set_key_expiry
 
 
 async def status_of(api: httpx.AsyncClient, token: str) -> int:
@@ -93,7 +93,7 @@ async def test_key_lifecycle_through_the_admin_api(
 
 
 def test_rotation_rules_in_the_database(engine: Engine) -> None:
-    from api.core.apikeys import create_api_key
+    from api.services.keys import create_api_key
 
     with Session(engine) as session:
         key, _ = create_api_key(session, "dave", ["engineer"], expires_at=utcnow() + timedelta(1))
@@ -118,7 +118,7 @@ def test_steward_keys_rotate(engine: Engine) -> None:
     from typer.testing import CliRunner
 
     from api.cli.keys import app as keys_app
-    from api.core.apikeys import AuthError, authenticate, create_api_key
+    from api.services.keys import AuthError, authenticate, create_api_key
 
     with Session(engine) as session:
         key, old_token = create_api_key(session, "erin", ["operator"])

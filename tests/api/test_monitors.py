@@ -21,15 +21,15 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api.core import monitors
-from api.core.monitor_schedules import ScheduleUnavailableError
 from api.core.settings import Settings, get_settings
-from api.detection_models import Monitor
 from api.main import create_app
-from api.monitor_schemas import MonitorCreate, MonitorUpdate
+from api.models.detection import Monitor
+from api.schemas.monitors import MonitorCreate, MonitorUpdate
+from api.services import monitors
+from api.services.monitor_schedules import ScheduleUnavailableError
+from bench.harness.servers import free_port, serve_app
 from tests.support import monitors as support_monitors
 from tests.support.monitors import MonitorNames
-from tests.support.servers import free_port, serve_app
 from workflows.monitor_types import MonitorRun
 
 monitor_names = support_monitors.monitor_names

@@ -38,13 +38,13 @@ from schemathesis.specs.openapi.checks import (
 from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
-from api.core.apikeys import create_api_key
 from api.core.db import get_engine, reset_engine
 from api.core.settings import get_settings
 from api.main import create_app
+from api.services.keys import create_api_key
+from bench.harness.servers import serve_app
 from tests.api.fuzz_world import FuzzWorld, worker_in_thread
 from tests.conftest import SIGNING_KEY
-from tests.support.servers import serve_app
 
 CHECKS = [
     not_a_server_error,

@@ -15,18 +15,18 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from api.access_models import RefusalCount
 from api.cli.main import app as cli
 from api.core.db import make_engine
 from api.core.ratelimit import TokenBucketLimiter
-from api.core.refusals import OVERFLOW_REASON, Refusal, RefusalCounter
-from api.core.retention import prune
 from api.core.settings import Settings, get_settings
-from api.deps import UNAUTHENTICATED_LIMIT_REASON
-from api.detection_models import DeliveryAttemptRow, Event
+from api.http.deps import UNAUTHENTICATED_LIMIT_REASON
 from api.main import create_app
 from api.models import RefusedApproval
-from tests.support.servers import serve_app
+from api.models.access import RefusalCount
+from api.models.detection import DeliveryAttemptRow, Event
+from api.services.refusals import OVERFLOW_REASON, Refusal, RefusalCounter
+from api.services.retention import prune
+from bench.harness.servers import serve_app
 
 
 @pytest.fixture

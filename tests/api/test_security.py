@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from api.access_models import RefusalCount, SlackUserLink
-from api.core.apikeys import create_api_key, revoke_api_key
-from api.core.refusals import log_safe
-from api.guards import NO_ROUTE
+from api.http.guards import NO_ROUTE
 from api.models import ApiKey, Incident, utcnow
+from api.models.access import RefusalCount, SlackUserLink
+from api.services.keys import create_api_key, revoke_api_key
+from api.services.refusals import log_safe
 from api.slack.links import principal_for_slack_user
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.worker import Worker
 
-from api.access_models import RefusalCount
 from api.models import Approval, ApprovalVote, RefusedApproval
+from api.models.access import RefusalCount
 from api.slack.blocks import APPROVE_ACTION, REJECT_ACTION
 from tests.api.test_incidents_api import body, wait_status
 from tests.support import slack_world

@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.worker import Worker
 
-from api.access_models import RefusalCount
 from api.models import RefusedApproval
+from api.models.access import RefusalCount
 from tests.api.test_incidents_api import body, wait_status
 from tests.support import slack_world
 from tests.support.fake_slack import (

@@ -9,14 +9,14 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from api.access_models import SlackMessage
 from api.core.settings import Settings
 from api.models import Approval, ApprovalVote, utcnow
+from api.models.access import SlackMessage
 from api.slack.blocks import approval_message, escape
 from api.slack.notifier import SlackNotifier, make_web_client
+from bench.harness.servers import serve_app
 from tests.support.db import new_approval, new_incident
 from tests.support.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, all_text
-from tests.support.servers import serve_app
 
 
 @pytest.fixture

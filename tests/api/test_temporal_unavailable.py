@@ -22,17 +22,17 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.policy.engine import EmbeddedPolicyEngine
-from api.audit_models import LedgerEntry
-from api.core.approvals import vote_update_id
 from api.core.settings import Settings, get_settings
 from api.main import create_app
 from api.models import ApprovalVote, Incident, RefusedApproval
+from api.models.audit import LedgerEntry
+from api.services.approvals import vote_update_id
 from api.slack.blocks import APPROVE_ACTION
+from bench.harness.servers import serve_app
 from tests.api.test_incidents_api import body, wait_status
 from tests.conftest import binary
 from tests.support import slack_world
 from tests.support.fake_slack import FakeSlack, button_press, signed_headers
-from tests.support.servers import serve_app
 from tests.support.slack_world import OPERATOR_SLACK_ID, link, wait_until
 from tests.support.temporal_server import RestartableTemporal
 from tests.workflows.playbooks import TEST_PLAYBOOKS

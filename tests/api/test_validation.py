@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.validation import field_path
+from api.http.errors import field_path
 
 
 @pytest.mark.parametrize(

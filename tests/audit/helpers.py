@@ -11,8 +11,8 @@ from temporalio.client import Client
 from typer.testing import CliRunner
 
 from api.cli.main import app
-from api.core.audit_ledger import entry_dict, incident_entries
 from api.core.settings import Settings
+from api.ledger.store import entry_dict, incident_entries
 from tests.workflows.helpers import incident_input, start, wait_for_approval
 from workflows.types import ApprovalDecision, PlaybookOutcome
 

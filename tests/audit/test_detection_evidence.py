@@ -14,11 +14,11 @@ from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api.core.audit_keys import ledger_signer
-from api.core.audit_pack_verify import verify_pack
-from api.core.incidents import open_incident
 from api.core.settings import Settings
-from api.schemas import IncidentCreate
+from api.ledger.keys import ledger_signer
+from api.schemas.incidents import IncidentCreate
+from api.services.audit.pack_verify import verify_pack
+from api.services.incidents import open_incident
 from tests.audit.helpers import cli
 from workflows.types import Evidence
 

@@ -13,8 +13,10 @@ from typer.testing import CliRunner
 
 from activities.policy.bundle import bundle_sha256 as policy_bundle_sha256
 from api.cli.main import app as cli
-from api.core.audit_chain import check_global_chain, check_incident_chain
-from api.core.audit_keys import (
+from api.core.db import make_engine
+from api.core.settings import Settings
+from api.ledger.chain import check_global_chain, check_incident_chain
+from api.ledger.keys import (
     LedgerSigner,
     LedgerVerifier,
     create_ledger_key,
@@ -22,10 +24,8 @@ from api.core.audit_keys import (
     parse_public_key,
     public_key_text,
 )
-from api.core.audit_ledger import EntryDraft, all_entries, append, entry_dict, incident_entries
-from api.core.audit_pack import bundle_sha256
-from api.core.db import make_engine
-from api.core.settings import Settings
+from api.ledger.store import EntryDraft, all_entries, append, entry_dict, incident_entries
+from api.services.audit.pack import bundle_sha256
 from tests.support import db as support_db
 
 db_url = support_db.db_url

@@ -14,9 +14,9 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api.core.audit_keys import ledger_signer, public_key_text
-from api.core.audit_pack_verify import verify_pack
 from api.core.settings import Settings
+from api.ledger.keys import ledger_signer, public_key_text
+from api.services.audit.pack_verify import verify_pack
 from tests.audit.helpers import cli, ledger
 from tests.workflows.helpers import incident_input, start, wait_for_approval
 

@@ -16,8 +16,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import names
-from api.core.audit_replay import replay_one
 from api.core.settings import Settings
+from api.services.audit.replay import replay_one
 from tests.audit.helpers import cli, run_playbook
 from tests.audit.playbooks import VerifyFirst
 

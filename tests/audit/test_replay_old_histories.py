@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowHistory
 
-from api.core.audit_replay import replay_one
+from api.services.audit.replay import replay_one
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api.core.audit_simulate import read_policy_dir
 from api.core.settings import Settings
+from api.services.audit.simulate import read_policy_dir
 from tests.audit.helpers import cli, ledger, run_playbook
 from tests.audit.policies import restart_denied, scaling_denied, warn_needs_approval
 

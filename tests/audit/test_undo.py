@@ -15,9 +15,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.policy.engine import EmbeddedPolicyEngine
-from api.core.audit_keys import ledger_verifier
-from api.core.audit_undo import start_undo
 from api.core.settings import Settings
+from api.ledger.keys import ledger_verifier
+from api.services.audit.undo import start_undo
 from tests.audit.helpers import cli, ledger, run_playbook
 from tests.audit.playbooks import ScaleAndPurge
 from tests.audit.policies import undo_needs_approval

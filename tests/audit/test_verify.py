@@ -13,9 +13,9 @@ from temporalio.worker import Worker
 from activities.ledger.writer import LedgerWriter
 from activities.records.activities import RecordActivities
 from activities.types import StepRecord
-from api.core.audit_history import cross_check, history_facts
-from api.core.audit_keys import ledger_signer
 from api.core.settings import Settings
+from api.ledger.keys import ledger_signer
+from api.services.audit.history import cross_check, history_facts
 from tests.audit.helpers import cli, ledger, run_playbook
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -24,7 +24,7 @@ import httpx
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from tests.support.live_stack import FINAL, LiveStack
+from bench.harness.live_stack import FINAL, LiveStack
 
 pytestmark = [pytest.mark.chaos, pytest.mark.slow]
 

@@ -12,9 +12,9 @@ from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api.access_models import RefusalCount
 from api.core.settings import Settings, get_settings
-from api.policy_models import PolicyChange
+from api.models.access import RefusalCount
+from api.models.policy import PolicyChange
 from tests.activities.policy import GATE_REGO, POLICIES
 from tests.workflows.helpers import incident_input, start
 

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from api.cli.main import app
-from api.policy_models import PolicyChange
+from api.models.policy import PolicyChange
 from tests.activities.policy import GATE_REGO, POLICIES
 
 runner = CliRunner()

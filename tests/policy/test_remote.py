@@ -1,6 +1,6 @@
 """The remote engine for real: opa-python-client's async client against an OPA REST server.
 
-The server (tests/policy/opa_server.py) runs the real OPA engine behind OPA's data API on a
+The server (bench/harness/opa_server.py) runs the real OPA engine behind OPA's data API on a
 real socket; the decisions must equal the embedded engine's, failures must deny, and a
 playbook must run end to end with the worker pointed at the server.
 """
@@ -22,9 +22,9 @@ from activities.policy.engine import EmbeddedPolicyEngine, PolicyError
 from activities.policy.factory import make_policy_engine
 from activities.policy.remote import RemotePolicyEngine
 from api.core.settings import Settings
+from bench.harness.opa_server import create_opa_app
+from bench.harness.servers import free_port, serve_app
 from tests.activities.policy import GATE_REGO, POLICIES, make_input
-from tests.policy.opa_server import create_opa_app
-from tests.support.servers import free_port, serve_app
 from tests.workflows.helpers import incident_input, start, steps
 from workers.worker import build_worker
 

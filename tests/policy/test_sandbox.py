@@ -22,8 +22,8 @@ from activities.policy.engine import EmbeddedPolicyEngine, PolicyError, gate_inp
 from activities.policy.limits import BundleLimits, BundleTooLargeError, check_bundle_size
 from activities.policy.sandbox import PolicyLimitError, PolicySandbox, SandboxLimits
 from activities.policy.what_if import WhatIfEngines
-from api.core.audit_ledger import archive_bundle
 from api.core.settings import Settings, get_settings
+from api.ledger.store import archive_bundle
 from tests.activities.policy import POLICIES
 from tests.policy.hostile import HUGE_ON_STEP_2, HUGE_SET, make_data_check_hostile, rss_mib
 from tests.support import db as support_db

@@ -20,8 +20,8 @@ from temporalio.worker import Worker
 
 from api.core.db import make_engine
 from api.core.settings import Settings, get_settings
-from api.core.simulation_quota import take_simulation
 from api.models import Step
+from api.services.simulation_quota import take_simulation
 from tests.activities.policy import POLICIES
 from tests.audit.helpers import run_playbook
 from tests.audit.policies import scaling_denied
@@ -165,7 +165,7 @@ async def test_the_simulation_quota_is_per_key(
 TAKE_FOUR = """
 import sys
 from api.core.db import make_engine
-from api.core.simulation_quota import take_simulation
+from api.services.simulation_quota import take_simulation
 from api.models import Step
 engine = make_engine(sys.argv[1])
 print(" ".join(str(take_simulation(engine, "key1", 5, 3600, now=7200.5).admitted)

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from activities.policy.bundle import bundle_sha256
 from activities.policy.check import sample_input
 from activities.policy.what_if import AppliedObjectsEngine, WhatIfEngines
-from api.core.audit_ledger import archive_bundle
+from api.ledger.store import archive_bundle
 from tests.activities.policy import POLICIES
 from tests.support import db as support_db
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from api.detection_models import AlertState, IncidentEvidence
+from api.models.detection import AlertState, IncidentEvidence
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench.harness.servers import free_port
 from tests.support.db import missing_component
 from tests.support.processes import serve_binary
-from tests.support.servers import free_port
 
 BINARY_NAMES = ("prometheus-alertmanager", "alertmanager")
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from api.detection_models import DeliveryAttemptRow
+from api.models.detection import DeliveryAttemptRow
 
 # Failures with known verdicts (see tests/activities/triage for the corpus behind them).
 TRANSIENT_503 = {"status_code": 503, "error_text": "503 Service Unavailable"}

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import httpx
 
+from bench.harness.servers import free_port
 from tests.support.db import missing_component
 from tests.support.processes import serve_binary
-from tests.support.servers import free_port
 from workers.stack.prometheus import prometheus_command
 
 SCRAPE_INTERVAL_SECONDS = 1

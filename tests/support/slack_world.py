@@ -15,8 +15,8 @@ import pytest
 
 from api.core.settings import Settings, get_settings
 from api.main import create_app
+from bench.harness.servers import serve_app
 from tests.support.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, signed_headers
-from tests.support.servers import serve_app
 
 OPERATOR_SLACK_ID = "UOPERATOR1"
 AUDITOR_SLACK_ID = "UAUDITOR1"

@@ -6,7 +6,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.support.servers import LOCALHOST, free_port, port_accepts_connections
+from bench.harness.servers import LOCALHOST, free_port, port_accepts_connections
 
 
 class RestartableTemporal:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.servers import free_port
+from bench.harness.servers import free_port
 
 ITEM = {"delivery_id": "d-1", "tenant": "acme", "endpoint": "https://hooks.acme.test/in"}
 

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from api.core.settings import Settings
-from tests.support.servers import free_port, port_accepts_connections, serve_app
+from bench.harness.servers import free_port, port_accepts_connections, serve_app
 from workers.demo_target.app import create_app as create_demo_app
 from workers.stack.preflight import find_temporal_binary, port_is_free
 from workers.stack.prometheus import plan_prometheus, prometheus_spec

@@ -18,13 +18,13 @@ from temporalio.worker import Replayer, Worker
 
 from activities import names
 from activities.policy.engine import EmbeddedPolicyEngine
+from api.core.converter import DATA_CONVERTER
 from api.core.settings import Settings
 from tests.workflows.helpers import incident_input, start
 from tests.workflows.legacy_names import LEGACY_NAMES_WORKFLOW, LegacyActivityNames, LegacyResults
 from tests.workflows.playbooks import Compensating
 from workers.worker import build_worker, workflow_runner
 from workflows.activity_names import ACTIVITY_NAMES_PATCH
-from workflows.converter import DATA_CONVERTER
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -10,7 +10,7 @@ import pytest
 from temporalio.converter import DataConverter
 
 from activities.types import ActuatorCall, Authorization, StepRecord
-from workflows.converter import DATA_CONVERTER, CachedDataclassHints
+from api.core.converter import DATA_CONVERTER, CachedDataclassHints
 from workflows.types import IncidentInput
 
 

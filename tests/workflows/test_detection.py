@@ -17,8 +17,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.core.settings import Settings
-from api.detection_models import Event, IncidentEvidence
 from api.models import Incident
+from api.models.detection import Event, IncidentEvidence
 from workflows.detection import DetectionResult
 from workflows.monitor_types import MonitorRun
 

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from temporalio.worker import Worker
 
-from api.detection_models import IncidentEvidence
+from api.models.detection import IncidentEvidence
 from tests.support import monitors as support_monitors
 from tests.support.monitors import MonitorNames
 from tests.support.prometheus import run_prometheus, wait_for_samples

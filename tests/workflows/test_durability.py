@@ -22,8 +22,8 @@ from temporalio.worker import Worker
 from activities.policy.engine import EmbeddedPolicyEngine
 from api.core.settings import Settings
 from api.models import Approval
+from bench.harness.servers import free_port, port_accepts_connections
 from tests.conftest import binary
-from tests.support.servers import free_port, port_accepts_connections
 from tests.workflows.helpers import incident_input, start, wait_for_approval
 from workers.stack.specs import temporal_server_argv
 from workers.worker import build_worker

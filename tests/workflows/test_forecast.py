@@ -14,8 +14,8 @@ from temporalio.worker import Worker
 
 from activities.policy import runtime
 from api.core.settings import Settings
-from api.detection_models import Event, IncidentEvidence
 from api.models import Incident, utcnow
+from api.models.detection import Event, IncidentEvidence
 from workflows.forecast import ForecastResult
 from workflows.monitor_types import MonitorRun
 

@@ -25,9 +25,9 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.policy.engine import EmbeddedPolicyEngine
-from api.core.audit_replay import replay_one
 from api.core.settings import Settings, get_settings
 from api.models import Approval
+from api.services.audit.replay import replay_one
 from tests.activities.policy import POLICIES
 from tests.audit.helpers import cli, ledger
 from tests.workflows.helpers import incident_input, start, steps, wait_for_approval

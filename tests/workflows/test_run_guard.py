@@ -15,8 +15,8 @@ from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api.core.audit_ledger import incident_entries
 from api.core.settings import Settings
+from api.ledger.store import incident_entries
 from api.models import Approval, Incident
 from tests.workflows.helpers import incident_input, start, steps, wait_for_approval
 

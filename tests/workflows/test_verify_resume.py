@@ -20,10 +20,10 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities import names
+from api.core.converter import DATA_CONVERTER
 from api.core.settings import Settings
 from tests.workflows.helpers import incident_input, start, steps
 from tests.workflows.test_durability import spawn_worker
-from workflows.converter import DATA_CONVERTER
 from workflows.playbook import Playbook
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow]

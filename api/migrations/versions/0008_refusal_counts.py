@@ -40,7 +40,7 @@ def _aware(value: datetime | str) -> datetime:
 
 
 def _fingerprint(fields: tuple[object, ...]) -> str:
-    # The same digest as api.core.refusals.fingerprint (copied: migrations stand alone).
+    # The same digest as api.services.refusals.fingerprint (copied: migrations stand alone).
     start, *rest = fields
     assert isinstance(start, datetime)
     joined = "\x1f".join([start.isoformat(), *(str(field) for field in rest)])

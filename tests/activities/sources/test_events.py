@@ -13,7 +13,7 @@ from sqlmodel import Session
 from activities.sources import FetchWindow, SourceConfigError, SourceContext, validate_source
 from activities.sources.events import fetch
 from api.core.settings import Settings
-from api.detection_models import Event
+from api.models.detection import Event
 from tests.support import db as support_db
 
 db_url = support_db.db_url

@@ -24,8 +24,8 @@ from activities.sources import (
 )
 from activities.sources.prometheus import fetch
 from api.core.settings import Settings
+from bench.harness.servers import free_port, serve_app
 from tests.support.prometheus import run_prometheus, wait_for_samples
-from tests.support.servers import free_port, serve_app
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
