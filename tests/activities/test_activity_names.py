@@ -18,6 +18,7 @@ from activities import names
 from activities.catalog import build_activities
 from activities.policy.engine import EmbeddedPolicyEngine
 from api.core.settings import Settings
+from api.services.incidents import opener_for_findings
 
 ACTIVITIES = Path(names.__file__).parent
 SCHEME = re.compile(r"steward\.([a-z_]+)\.([a-z_]+)")
@@ -79,9 +80,9 @@ async def test_the_worker_registers_each_name_and_each_legacy_name_once(
     temporal_env: WorkflowEnvironment, settings: Settings, engine: Engine
 ) -> None:
     async with httpx.AsyncClient() as http:
-        built = build_activities(
-            settings, engine, http, EmbeddedPolicyEngine(), temporal_env.client
-        )
+        client = temporal_env.client
+        opener = opener_for_findings(client, engine, settings)
+        built = build_activities(settings, engine, http, EmbeddedPolicyEngine(), client, opener)
     registered = Counter(activity._Definition.must_from_callable(fn).name for fn in built)
     expected = Counter([*names.ACTIVITY_NAMES, *names.LEGACY_NAMES.values()])
     assert registered == expected
