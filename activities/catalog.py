@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -54,13 +53,21 @@ def build_activities(
     """
     signer = DecisionSigner(settings.resolved_signing_key())
     ledger_key = ledger_signer(settings)
-    ledger = LedgerWriter(engine, ledger_key, lambda: _policy_dir(policy))
+    # Decisions' bundles are archived from the engine's memory, never read from disk.
+    ledger = LedgerWriter(engine, ledger_key, policy.sources_of)
     records = RecordActivities(engine, ledger)
+    # The gate (the incident's first record) and apply (the step's applied record) write
+    # through the same writer as the record activities: one write path per row.
     gate = GateActivities(
-        policy, signer, settings, make_facts_gatherer(engine), WhatIfEngines(engine), records
+        policy,
+        signer,
+        settings,
+        make_facts_gatherer(engine),
+        WhatIfEngines(engine, settings),
+        records.writer,
     )
-    actuators = ActuatorActivities(http, settings, signer, records)
-    simulation = SimulationActivities(engine, ledger)
+    actuators = ActuatorActivities(http, settings, signer, records.writer, database=engine)
+    simulation = SimulationActivities(engine, ledger, settings)
     opener = IncidentOpener(client, open_incident)
     deliveries = DeliveryActivities(engine)
     current: list[Callable[..., Any]] = [
@@ -123,10 +130,3 @@ def legacy_alias(fn: Callable[..., Any]) -> Callable[..., Any]:
         alias = call_sync
     functools.update_wrapper(alias, fn, updated=())
     return activity.defn(name=legacy)(alias)
-
-
-def _policy_dir(policy: PolicyEngine) -> Path | None:
-    """The directory the engine's current bundle came from (embedded engines have one)."""
-    bundle = getattr(policy, "bundle", None)
-    directory = getattr(bundle, "directory", None)
-    return Path(directory) if directory is not None else None

@@ -1,9 +1,15 @@
-"""Shared fixtures: a real Temporal dev server, the demo target, an isolated Steward."""
+"""Shared fixtures: a real Temporal dev server, the demo target, an isolated Steward.
+
+Nothing starts unless a test asks for it: ``temporal_env`` (the dev server, once per session),
+``demo_url``/``demo`` (the demo target, once per session), ``worker`` (both, plus an in-process
+worker on the test's own task queue), ``api_url`` (the API on a real socket). ``settings`` and
+``engine`` alone give an isolated home and SQLite database and start no server.
+"""
 
 from __future__ import annotations
 
-import shutil
-import sys
+import json
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,21 +27,12 @@ from api.core.settings import Settings, get_settings
 from api.main import create_app
 from api.services.keys import create_api_key
 from bench.harness.servers import serve_app
+from tests.support.environment import SIGNING_KEY, binary
 from tests.workflows.playbooks import TEST_PLAYBOOKS
 from workers.demo_target.app import create_app as create_demo_app
 from workers.worker import build_worker
 
 pytest_plugins = ["tests.support.db"]
-
-SIGNING_KEY = "test-signing-key-0123456789abcdef"
-
-
-def binary(name: str) -> str:
-    """Return the path of a binary installed with the venv (never downloaded)."""
-    found = shutil.which(name) or str(Path(sys.executable).parent / name)
-    if not Path(found).exists():
-        pytest.fail(f"the {name!r} binary is missing: run 'make test' to install dev extras")
-    return found
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -65,18 +62,45 @@ def demo(demo_url: str) -> Iterator[httpx.Client]:
         yield client
 
 
+def closed_address() -> str:
+    """Return a loopback ``host:port`` that nothing listens on (a port just bound and freed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{probe.getsockname()[1]}"
+
+
 @pytest.fixture
-def steward_env(tmp_path: Path, demo_url: str, temporal_env: WorkflowEnvironment) -> dict[str, str]:
-    """Environment variables that point a Steward process at this test's world."""
-    target = temporal_env.client.service_client.config.target_host
-    return {
+def steward_env(tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
+    """Environment variables that point a Steward process at this test's world.
+
+    Temporal and the demo target start only for a test that asks for them (``temporal_env``,
+    ``worker``, ``demo_url`` or ``demo``, directly or through another fixture). Otherwise their
+    addresses name a closed loopback port: a test that needs them and did not ask fails at
+    once, and never reaches a developer's own stack. A test that asks for ``prometheus_url``
+    gets it as ``STEWARD_PROMETHEUS_URL``; the ``steward_env`` marker adds settings of its own,
+    e.g. ``@pytest.mark.steward_env(STEWARD_INCIDENT_WINDOW_SECONDS="60")``.
+    """
+    wanted = set(request.fixturenames)
+    if "temporal_env" in wanted:
+        temporal: WorkflowEnvironment = request.getfixturevalue("temporal_env")
+        temporal_address = temporal.client.service_client.config.target_host
+    else:
+        temporal_address = closed_address()
+    demo_url = request.getfixturevalue("demo_url") if "demo_url" in wanted else ""
+    env = {
         "STEWARD_HOME": str(tmp_path / "home"),
         "STEWARD_DATABASE_URL": f"sqlite:///{tmp_path / 'steward.db'}",
         "STEWARD_SIGNING_KEY": SIGNING_KEY,
-        "STEWARD_TARGETS": f'{{"demo": "{demo_url}"}}',
+        "STEWARD_TARGETS": json.dumps({"demo": demo_url or f"http://{closed_address()}"}),
         "STEWARD_TASK_QUEUE": f"tq-{uuid.uuid4().hex[:12]}",
-        "STEWARD_TEMPORAL_ADDRESS": target,
+        "STEWARD_TEMPORAL_ADDRESS": temporal_address,
     }
+    if "prometheus_url" in wanted:
+        env["STEWARD_PROMETHEUS_URL"] = request.getfixturevalue("prometheus_url")
+    marker = request.node.get_closest_marker("steward_env")
+    if marker is not None:
+        env.update(marker.kwargs)
+    return env
 
 
 @pytest.fixture
@@ -140,3 +164,10 @@ def api_keys(engine: Engine) -> dict[str, str]:
             keys[name] = token
         session.commit()
     return keys
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for activities and sources under test."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        yield client

@@ -11,8 +11,9 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 
 import httpx
 from sqlalchemy import Engine
@@ -21,7 +22,8 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.catalog import build_activities
-from activities.policy.engine import EmbeddedPolicyEngine, PolicyEngine
+from activities.policy.engine import PolicyEngine
+from activities.policy.factory import make_policy_engine
 from api.core.db import get_engine
 from api.core.settings import Settings, get_settings
 from api.core.temporal import connect
@@ -142,14 +144,36 @@ async def connect_when_up(
             delay = min(delay * 2, 2.0)
 
 
-async def run(settings: Settings) -> None:
-    """Run the worker until SIGINT or SIGTERM."""
+@asynccontextmanager
+async def policy_engine(settings: Settings) -> AsyncIterator[PolicyEngine]:
+    """The engine ``STEWARD_POLICY_ENGINE`` chooses (embedded, or an OPA server), closed after.
+
+    Raises:
+        PolicyError: The policy directory does not compile.
+        ValueError: A remote engine's ``opa_url`` is not an http(s) URL.
+    """
+    policy = make_policy_engine(settings)
+    try:
+        yield policy
+    finally:
+        await policy.aclose()
+
+
+async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Run the worker until SIGINT or SIGTERM (or until ``stop`` is set, when given)."""
     client = await connect_when_up(settings)
-    stop = stop_on_signals()
-    async with httpx.AsyncClient(timeout=settings.http_timeout_seconds) as http:
-        worker = build_worker(client, settings, get_engine(), http, EmbeddedPolicyEngine())
+    stop = stop or stop_on_signals()
+    async with (
+        httpx.AsyncClient(timeout=settings.http_timeout_seconds) as http,
+        policy_engine(settings) as policy,
+    ):
+        worker = build_worker(client, settings, get_engine(), http, policy)
         async with worker:
-            logger.info("worker polling task queue %s", settings.task_queue)
+            logger.info(
+                "worker polling task queue %s, policy engine %s",
+                settings.task_queue,
+                settings.policy_engine,
+            )
             await ensure_sweep_schedule(client, settings)
             await stop.wait()
 

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 import httpx
+from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -30,7 +31,7 @@ from activities.actuators.registry import (
 )
 from activities.actuators.verification import Observation, VerifyProgress
 from activities.policy.signing import AuthorizationError, DecisionSigner
-from activities.records.activities import RecordActivities
+from activities.records.writer import RecordWriter
 from activities.types import ActuatorCall, UndoCall, VerifyRequest, VerifyResult
 from api.core.settings import Settings
 
@@ -80,15 +81,18 @@ class ActuatorActivities:
         http: httpx.AsyncClient,
         settings: Settings,
         signer: DecisionSigner,
-        records: RecordActivities | None = None,
+        records: RecordWriter | None = None,
+        *,
+        database: Engine | None = None,
     ) -> None:
         self._http = http
         self._settings = settings
         self._signer = signer
         self._records = records
+        self._database = database
 
     def _context(self, key: str = "") -> ActuatorContext:
-        return ActuatorContext(self._http, self._settings, key)
+        return ActuatorContext(self._http, self._settings, key, self._database)
 
     async def _guarded(self, work: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
         """Run ``work``, turning target 4xx answers and our own refusals into final errors."""
@@ -150,7 +154,7 @@ class ActuatorActivities:
         result = await self._guarded(work)
         if call.record is not None and self._records is not None:
             applied = replace(call.record, status="applied", result=result)
-            await asyncio.to_thread(self._records.record_step, applied)
+            await asyncio.to_thread(self._records.step, applied)
         return result
 
     @activity.defn(name=names.ACTUATOR_UNDO)

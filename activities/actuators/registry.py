@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import Engine
 
 from activities.policy.types import TIERS
 from api.core.settings import Settings
@@ -38,11 +39,30 @@ class InvalidParametersError(ValueError):
 
 @dataclass
 class ActuatorContext:
-    """What an actuator may use: a shared HTTP client, settings and its idempotency key."""
+    """What an actuator may use: the worker's shared clients, settings and its idempotency key.
+
+    Attributes:
+        http: The worker's shared HTTP client.
+        settings: The worker's settings.
+        idempotency_key: ``<workflow id>:<step>`` for apply (``:undo`` appended for undo).
+        database: The worker's app database, for actuators and checks that keep state there
+            (``webhooks.replay``); None where no database was given.
+    """
 
     http: httpx.AsyncClient
     settings: Settings
     idempotency_key: str = ""
+    database: Engine | None = None
+
+    def app_database(self) -> Engine:
+        """Return :attr:`database`.
+
+        Raises:
+            RuntimeError: The worker built this context without a database.
+        """
+        if self.database is None:
+            raise RuntimeError("this actuator needs the app database; the context has none")
+        return self.database
 
 
 @dataclass

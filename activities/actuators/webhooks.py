@@ -23,7 +23,6 @@ from activities.actuators.registry import (
     check,
 )
 from activities.deliveries.replays import claim, outstanding, record, report
-from api.core.db import get_engine
 
 REPLAY_PATH = "/admin/webhooks/replay"
 
@@ -61,7 +60,7 @@ class ReplayDeliveries(Actuator[ReplayParams]):
         if not request_id:
             # Without a key "at most once per request" would mean nothing.
             raise InvalidParametersError("webhooks.replay needs the step's idempotency key")
-        engine = get_engine()  # the worker's process-wide engine
+        engine = ctx.app_database()
         batch = await asyncio.to_thread(
             claim, engine, request_id, p.tenant, p.since, p.max_deliveries
         )
@@ -91,7 +90,7 @@ class Replayed(Check[ReplayedParams]):
 
     async def run(self, ctx: ActuatorContext, p: ReplayedParams) -> CheckResult:
         """Count, per tenant, the recommended deliveries no request replayed yet."""
-        engine = get_engine()
+        engine = ctx.app_database()
 
         def left() -> dict[str, list[str]]:
             return {t: outstanding(engine, t, p.since, p.until) for t in p.tenants}

@@ -7,7 +7,8 @@ workflow still runs is left alone. Any other row is reported, and with ``repair`
 the workflow's own recorded outcome when it completed with one, else ``failed`` with the
 reason (``terminated: <why>``, ``timed out``, ``no workflow``). A repair writes the row, closes
 its pending approvals and appends the outcome to the incident's ledger chain under the same
-key a run's own outcome uses, in one transaction, as the record activities do.
+key a run's own outcome uses, in one transaction, as the record activities do. The rows are
+written by ``activities.records.incident_rows``, the only writer of incident rows.
 
 A plain library: the sweep activity (run by a Temporal Schedule), the admin REST route and
 ``steward incidents sweep`` all call :func:`sweep_incidents`.
@@ -31,12 +32,12 @@ from temporalio.exceptions import TimeoutError as WorkflowTimeoutError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.incidents.types import SweepFinding
-from activities.records.facts import note_outcome
+from activities.records.incident_rows import close_swept_incident
 from activities.records.ledger_events import incident_drafts
 from activities.types import IncidentRecord
 from api.ledger.keys import LedgerSigner
 from api.ledger.store import append_in_session, lock_ledger
-from api.models import Approval, Incident, Step, utcnow
+from api.models import Incident, Step, utcnow
 
 # Row statuses that claim a run is still going on.
 OPEN_STATUSES = ("open", "running", "awaiting_approval")
@@ -147,16 +148,14 @@ def _repair(
             **(outcome or _failed_outcome(finding.reason, applied)),
             "swept": swept,
         }
-        row.status, row.outcome, row.updated_at = finding.final_status, final_outcome, now
-        session.add(row)
-        for approval in session.exec(
-            select(Approval).where(Approval.incident_id == row.id, Approval.status == "pending")
-        ).all():
-            approval.status, approval.decided_at = "timeout", now
-            approval.decided_reason = f"the incident's run ended: {finding.reason}"
-            session.add(approval)
-        session.flush()
-        note_outcome(session, row.id, row.service, row.mode, row.status, now)
+        close_swept_incident(
+            session,
+            row,
+            status=finding.final_status,
+            outcome=final_outcome,
+            reason=finding.reason,
+            at=now,
+        )
         append_in_session(session, signer, incident_drafts(_record(row)))
         session.commit()
     return True

@@ -74,9 +74,13 @@ def evaluate(request: PolicyEvaluation, settings: Settings) -> PolicyEvaluationR
 class SimulationActivities:
     """Reads recorded decisions from the ledger and evaluates them under another bundle."""
 
-    def __init__(self, engine: Engine, ledger: LedgerWriter) -> None:
+    def __init__(
+        self, engine: Engine, ledger: LedgerWriter, settings: Settings | None = None
+    ) -> None:
         self._engine = engine
         self._ledger = ledger
+        # The worker's settings (sandbox limits); ``get_settings()`` for callers without.
+        self._settings = settings or get_settings()
 
     @activity.defn(name=names.LEDGER_READ_GATES)
     def recorded_gates(self, incident_id: str) -> list[RecordedGate]:
@@ -107,7 +111,7 @@ class SimulationActivities:
         A bundle that compiles is archived, so a re-planned playbook can decide with it and
         evidence packs can carry it.
         """
-        result = evaluate(request, get_settings())
+        result = evaluate(request, self._settings)
         if result.error is None:
             files = {safe_name(name): text for name, text in request.policy_files.items()}
             archive_bundle(self._engine, result.bundle_sha256, files)

@@ -1,15 +1,18 @@
-"""Appends record activities' facts to the evidence ledger, archiving the deciding bundle."""
+"""Appends record activities' facts to the evidence ledger, archiving the deciding bundle.
+
+The bundle's sources come from the policy engine's memory (what it hashed and compiled), never
+from the policy directory: what is archived is exactly what decided, and a record write reads
+no file.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from collections.abc import Callable, Iterable, Mapping
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from activities.policy.bundle import bundle_sha256, policy_files
 from api.ledger.keys import LedgerSigner
 from api.ledger.store import (
     EntryDraft,
@@ -23,25 +26,21 @@ log = logging.getLogger(__name__)
 
 # How many written keys a writer remembers before it starts afresh.
 _REMEMBERED_KEYS = 100_000
-# Returns the policy directory the worker's engine decides with, when it has one.
-PolicyDirSource = Callable[[], Path | None]
-
-
-def read_bundle(directory: Path) -> tuple[str, dict[str, str]]:
-    """Return the bundle hash and the UTF-8 sources of the policy in ``directory``."""
-    contents = {name: (directory / name).read_bytes() for name in policy_files(directory)}
-    return bundle_sha256(contents), {k: v.decode() for k, v in contents.items()}
+# Returns the sources of a bundle by its hash, as the worker's policy engine loaded it, or None
+# when the engine never decided with it (``PolicyEngine.sources_of``).
+BundleSources = Callable[[str], Mapping[str, str] | None]
 
 
 class LedgerWriter:
     """Appends entries for one worker; shared by every record activity thread."""
 
     def __init__(
-        self, engine: Engine, signer: LedgerSigner, policy_dir: PolicyDirSource | None = None
+        self, engine: Engine, signer: LedgerSigner, sources: BundleSources | None = None
     ) -> None:
+        """Append with ``signer`` into ``engine``; archive bundles from ``sources`` when given."""
         self._engine = engine
         self._signer = signer
-        self._policy_dir = policy_dir
+        self._sources = sources
         self._archived: set[str] = set()
         self._written: set[str] = set()
 
@@ -78,24 +77,17 @@ class LedgerWriter:
     def _archive(self, sha: str) -> None:
         """Keep the sources of the bundle that made a decision, for evidence packs.
 
-        The directory is read now, possibly after the decision; its sources are kept only when
-        they still hash to the decision's bundle, so a pack never shows the wrong policy.
+        The sources are the engine's copy of what it loaded and hashed; a bundle the engine
+        does not know (a what-if bundle is archived before it decides) is left alone.
         """
-        if not sha or sha in self._archived or self._policy_dir is None:
+        if not sha or sha in self._archived or self._sources is None:
             return
         if bundle_sources(self._engine, sha) is not None:
             self._archived.add(sha)
             return
-        directory = self._policy_dir()
-        if directory is None:
+        files = self._sources(sha)
+        if files is None:
+            log.warning("bundle %s is not one this worker's engine loaded: not archived", sha)
             return
-        try:
-            current, files = read_bundle(directory)
-        except (OSError, UnicodeDecodeError) as exc:
-            log.warning("cannot read policy sources in %s: %s", directory, exc)
-            return
-        if current != sha:
-            log.warning("policy %s changed before bundle %s could be archived", directory, sha)
-            return
-        archive_bundle(self._engine, sha, files)
+        archive_bundle(self._engine, sha, dict(files))
         self._archived.add(sha)

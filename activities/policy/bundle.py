@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from regopy import Bundle, Interpreter, LogLevel, RegoError
 from regopy.rego_shared import (
@@ -181,13 +182,24 @@ class PolicyBundle:
         sha256: See :func:`bundle_sha256`.
         bundle: The compiled regopy bundle, safe to query from several threads, each with
             its own interpreter.
+        sources: The UTF-8 text of every file, by relative path: exactly the bytes that were
+            hashed and compiled, read once when the bundle loaded (the ledger archives these,
+            never the directory as it is later).
     """
 
-    def __init__(self, directory: Path, files: Sequence[str], sha256: str, bundle: Bundle):
+    def __init__(
+        self,
+        directory: Path,
+        files: Sequence[str],
+        sha256: str,
+        bundle: Bundle,
+        sources: Mapping[str, str] | None = None,
+    ):
         self.directory = directory
         self.files = tuple(files)
         self.sha256 = sha256
         self.bundle = bundle
+        self.sources: Mapping[str, str] = MappingProxyType(dict(sources or {}))
 
     @classmethod
     def load(
@@ -253,7 +265,9 @@ class PolicyBundle:
             bundle = _compile(directory, deciding, data, query).bundle
         _smoke_test(bundle, modules)
         _check_data(everything.builder)
-        return cls(directory, sorted(contents), bundle_sha256(contents), bundle)
+        # Every file decoded already: the modules to compile, data.json to check it.
+        sources = {name: data.decode() for name, data in contents.items()}
+        return cls(directory, sorted(contents), bundle_sha256(contents), bundle, sources)
 
 
 @dataclass

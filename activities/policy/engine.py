@@ -15,6 +15,8 @@ import json
 import logging
 import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +33,10 @@ from activities.policy.decision import decision_from_output, deny
 from activities.policy.rego_input import set_json_input
 from activities.policy.sandbox import reload_bundle
 from activities.policy.types import Decision, GateInput, IncidentRef
-from api.core.settings import get_settings
+from api.core.settings import Settings, get_settings
 
 __all__ = [
+    "BundleHistory",
     "Decision",
     "EmbeddedPolicyEngine",
     "PolicyBundle",
@@ -93,8 +96,47 @@ def input_sha256(gate_input: GateInput) -> str:
     return hashlib.sha256(canonical_json(gate_input_to_dict(gate_input)).encode()).hexdigest()
 
 
+class BundleHistory:
+    """The sources of the bundles an engine has loaded: the current one and a few it replaced.
+
+    A decision recorded just after a reload names the bundle before it; its sources are still
+    here, as they were loaded, for the ledger to archive.
+    """
+
+    def __init__(self, first: PolicyBundle, *, keep: int = 8) -> None:
+        """Start with ``first``; remember at most ``keep`` bundles."""
+        self._keep = keep
+        self._lock = threading.Lock()
+        self._by_sha: OrderedDict[str, Mapping[str, str]] = OrderedDict()
+        self.add(first)
+
+    def add(self, bundle: PolicyBundle) -> None:
+        """Remember ``bundle``'s sources (the newest), forgetting the oldest beyond the limit."""
+        with self._lock:
+            self._by_sha[bundle.sha256] = bundle.sources
+            self._by_sha.move_to_end(bundle.sha256)
+            while len(self._by_sha) > self._keep:
+                self._by_sha.popitem(last=False)
+
+    def sources(self, sha256: str) -> Mapping[str, str] | None:
+        """Return the sources of bundle ``sha256``, or None when it is not remembered."""
+        with self._lock:
+            return self._by_sha.get(sha256)
+
+
 class PolicyEngine(ABC):
     """Decides gate inputs. Implementations never raise from :meth:`decide`."""
+
+    # Set by each engine when it loads its first bundle, added to on every reload.
+    _history: BundleHistory
+
+    def sources_of(self, sha256: str) -> Mapping[str, str] | None:
+        """Return the sources of bundle ``sha256`` exactly as this engine loaded them.
+
+        Read from memory, never from the policy directory: the files there may have changed
+        since. None when this engine never loaded that bundle (or forgot it, reloads ago).
+        """
+        return self._history.sources(sha256)
 
     @property
     @abstractmethod
@@ -126,13 +168,22 @@ class PolicyEngine(ABC):
 class EmbeddedPolicyEngine(PolicyEngine):
     """Evaluates the Rego bundle in process with regopy, one interpreter per thread."""
 
-    def __init__(self, policy_dir: Path | None = None) -> None:
-        """Compile the policy in ``policy_dir`` (default ``get_settings().policy_dir``).
+    def __init__(self, policy_dir: Path | None = None, *, settings: Settings | None = None) -> None:
+        """Compile the policy in ``policy_dir`` (default: the settings' ``policy_dir``).
+
+        Args:
+            policy_dir: The policy directory.
+            settings: The worker's settings (the policy directory, the reload sandbox's
+                limits); ``get_settings()`` when omitted.
 
         Raises:
             PolicyError: The policy does not compile.
         """
-        self._bundle = PolicyBundle.load(policy_dir)
+        self._settings = settings or get_settings()
+        self._bundle = PolicyBundle.load(
+            self._settings.policy_dir if policy_dir is None else policy_dir
+        )
+        self._history = BundleHistory(self._bundle)
         self._dir = self._bundle.directory
         self._reload_lock = threading.Lock()
         self._local = threading.local()
@@ -154,7 +205,8 @@ class EmbeddedPolicyEngine(PolicyEngine):
                 ``PolicyLimitError``); the old one stays active.
         """
         with self._reload_lock:
-            fresh = reload_bundle(self._dir, get_settings())
+            fresh = reload_bundle(self._dir, self._settings)
+            self._history.add(fresh)
             previous, self._bundle = self._bundle, fresh
         if previous.sha256 != fresh.sha256:
             log.info("policy bundle %s replaces %s", fresh.sha256, previous.sha256)

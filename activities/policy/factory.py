@@ -21,5 +21,6 @@ def make_policy_engine(settings: Settings) -> PolicyEngine:
             timeout=settings.opa_timeout_seconds,
             retries=settings.opa_retries,
             token=settings.opa_token,
+            settings=settings,
         )
-    return EmbeddedPolicyEngine(settings.policy_dir)
+    return EmbeddedPolicyEngine(settings.policy_dir, settings=settings)

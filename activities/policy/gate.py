@@ -22,7 +22,7 @@ from activities.policy.facts import FactsGatherer
 from activities.policy.sandbox import PolicyLimitError
 from activities.policy.signing import DecisionSigner, params_sha256
 from activities.policy.what_if import AppliedObjectsEngine, WhatIfEngine, WhatIfEngines
-from activities.records.activities import RecordActivities
+from activities.records.writer import RecordWriter
 from activities.types import Authorization, AuthorizeRequest, GateInput, GateRequest, GateResult
 from api.core.settings import Settings
 
@@ -39,7 +39,7 @@ class GateActivities:
         settings: Settings,
         gather_facts: FactsGatherer,
         what_if: WhatIfEngines | None = None,
-        records: RecordActivities | None = None,
+        records: RecordWriter | None = None,
     ) -> None:
         self._engine = engine
         self._what_if = what_if
@@ -122,7 +122,7 @@ class GateActivities:
         if req.incident_record is not None and self._records is not None:
             # First, even when the call is refused below: the workflow's later records need
             # the incident's row. Idempotent: a retried gate finds what it wrote.
-            await asyncio.to_thread(self._records.record_incident, req.incident_record)
+            await asyncio.to_thread(self._records.incident, req.incident_record)
         try:
             actuator = get_actuator(req.actuator)
             params = parse_params(actuator.params_model, req.params, req.actuator)

@@ -24,10 +24,15 @@ from opa_client.opa_async import AsyncOpaClient
 
 from activities.policy.bundle import PolicyBundle
 from activities.policy.decision import decision_from_document, deny
-from activities.policy.engine import PolicyEngine, canonical_json, gate_input_to_dict
+from activities.policy.engine import (
+    BundleHistory,
+    PolicyEngine,
+    canonical_json,
+    gate_input_to_dict,
+)
 from activities.policy.sandbox import reload_bundle
 from activities.policy.types import Decision, GateInput
-from api.core.settings import get_settings
+from api.core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +72,22 @@ class RemotePolicyEngine(PolicyEngine):
         timeout: float = 2.0,
         retries: int = 1,
         token: str | None = None,
+        settings: Settings | None = None,
     ) -> None:
         """Compile the local copy of the policy and prepare a client for ``url``.
+
+        ``settings`` (``get_settings()`` when omitted) give the default policy directory and
+        the reload sandbox's limits.
 
         Raises:
             PolicyError: The local policy does not compile.
             ValueError: ``url`` is not an http(s) URL.
         """
-        self._bundle = PolicyBundle.load(policy_dir)
+        self._settings = settings or get_settings()
+        self._bundle = PolicyBundle.load(
+            self._settings.policy_dir if policy_dir is None else policy_dir
+        )
+        self._history = BundleHistory(self._bundle)
         self._dir = self._bundle.directory
         self._reload_lock = threading.Lock()
         self._client = client_for(url, timeout=timeout, retries=retries, token=token)
@@ -97,7 +110,8 @@ class RemotePolicyEngine(PolicyEngine):
                 stays active.
         """
         with self._reload_lock:
-            fresh = reload_bundle(self._dir, get_settings())
+            fresh = reload_bundle(self._dir, self._settings)
+            self._history.add(fresh)
             previous, self._bundle = self._bundle, fresh
         if previous.sha256 != fresh.sha256:
             log.info("policy bundle %s replaces %s (remote)", fresh.sha256, previous.sha256)

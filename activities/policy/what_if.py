@@ -21,7 +21,7 @@ from activities.policy.facts import WINDOWS
 from activities.policy.limits import BundleLimits, BundleTooLargeError, check_bundle_size
 from activities.policy.sandbox import PolicyLimitError, PolicySandbox, SandboxLimits
 from activities.policy.types import Decision, GateInput
-from api.core.settings import get_settings
+from api.core.settings import Settings, get_settings
 from api.ledger.store import bundle_sources
 
 # Each engine holds a sandbox process (some 50 MB): keep few, and not for long.
@@ -92,8 +92,10 @@ class WhatIfEngine:
 class WhatIfEngines:
     """Loads archived bundles by sha256 on first use, each in its sandbox; keeps the last few."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, settings: Settings | None = None) -> None:
         self._engine = engine
+        # The worker's settings (size and sandbox limits); ``get_settings()`` when omitted.
+        self._settings = settings or get_settings()
         self._cache: OrderedDict[str, WhatIfEngine] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -121,7 +123,7 @@ class WhatIfEngines:
         files = bundle_sources(self._engine, sha256)
         if files is None:
             raise PolicyError(f"no archived policy bundle {sha256}")
-        settings = get_settings()
+        settings = self._settings
         try:
             check_bundle_size(files, BundleLimits.from_settings(settings))
         except BundleTooLargeError as exc:

@@ -7,141 +7,30 @@ nothing twice. Each record also appends its facts to the evidence ledger, keyed 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any
-
-from sqlalchemy import Engine, Table, bindparam, insert, update
-from sqlmodel import Session, select
+from sqlalchemy import Engine
 from temporalio import activity
 
 from activities import names
 from activities.ledger.writer import LedgerWriter
-from activities.records.facts import note_applied, note_outcome
-from activities.records.ledger_events import (
-    approval_drafts,
-    incident_drafts,
-    incident_opening,
-    step_drafts,
-)
-from activities.records.write_lock import record_write_lock
+from activities.records.writer import RecordWriter
 from activities.types import ApprovalRecord, IncidentRecord, StepRecord
-from api.ledger.store import EntryDraft, lock_ledger
-from api.models import Approval, ApprovalVote, Incident, Step, utcnow
-
-_INCIDENT: Table = Incident.__table__  # type: ignore[attr-defined]
-_STEP: Table = Step.__table__  # type: ignore[attr-defined]
-# Built once: statements whose values come as execution parameters skip the per-call
-# construction and coercion that ``.values(...)`` costs on every record.
-_FIND_INCIDENT = select(_INCIDENT.c.id).where(_INCIDENT.c.id == bindparam("incident_id"))
-_INSERT_INCIDENT = insert(_INCIDENT)
-_UPDATE_INCIDENT = update(_INCIDENT).where(_INCIDENT.c.id == bindparam("incident_id"))
-_FIND_STEP = select(_STEP.c.id, _STEP.c.status).where(
-    (_STEP.c.incident_id == bindparam("incident_id"))
-    & (_STEP.c.step == bindparam("step"))
-    & (_STEP.c.kind == bindparam("kind"))
-)
-_INSERT_STEP = insert(_STEP)
-_UPDATE_STEP = update(_STEP).where(_STEP.c.id == bindparam("row_id"))
-
-
-def parse_time(value: str) -> datetime:
-    """Parse an ISO 8601 time written by a workflow (always timezone-aware)."""
-    return datetime.fromisoformat(value)
 
 
 class RecordActivities:
-    """Writes the workflow's progress into the app database."""
+    """Writes the workflow's progress into the app database, through its :class:`RecordWriter`."""
 
     def __init__(self, engine: Engine, ledger: LedgerWriter) -> None:
-        self._engine = engine
-        self._ledger = ledger
-        # SQLite has one writer at a time: queue this machine's record writers (every thread
-        # of every worker process) instead of letting them back off in the busy handler.
-        self._write_lock = record_write_lock(engine)
-
-    def _write(self, drafts: list[EntryDraft], upsert: Callable[[Session], None]) -> None:
-        """Run ``upsert`` and append the new ledger entries in one transaction.
-
-        One commit instead of two: the record and its facts land together, and SQLite takes
-        its write lock once per record.
-        """
-        fresh = self._ledger.prepare(drafts)
-        with self._write_lock, Session(self._engine) as session:
-            if fresh:
-                lock_ledger(session)
-            upsert(session)
-            if fresh:
-                self._ledger.add(session, fresh)
-            session.commit()
-        self._ledger.remember(fresh)
+        self.writer = RecordWriter(engine, ledger)
 
     @activity.defn(name=names.RECORD_INCIDENT)
     def record_incident(self, rec: IncidentRecord) -> None:
         """Create the incident row or move it to ``rec.status``."""
-        self._write(incident_drafts(rec), lambda session: self._upsert_incident(session, rec))
-
-    @staticmethod
-    def _upsert_incident(session: Session, rec: IncidentRecord) -> None:
-        # Core statements, not the ORM: this runs for every incident's opening and outcome.
-        connection = session.connection()
-        now = utcnow()
-        changes: dict[str, Any] = {"status": rec.status, "updated_at": now}
-        if rec.outcome is not None:
-            changes["outcome"] = rec.outcome
-        if connection.execute(_FIND_INCIDENT, {"incident_id": rec.id}).first() is None:
-            row = {
-                **incident_opening(rec),
-                "id": rec.id,
-                "window_start": parse_time(rec.window_start),
-                "created_at": now,
-            }
-            connection.execute(_INSERT_INCIDENT, {**row, **changes})
-        else:
-            connection.execute(_UPDATE_INCIDENT, {"incident_id": rec.id, **changes})
-        if rec.outcome is not None:
-            note_outcome(session, rec.id, rec.service, rec.mode, rec.status, now)
+        self.writer.incident(rec)
 
     @activity.defn(name=names.RECORD_STEP)
     def record_step(self, rec: StepRecord) -> None:
         """Create or update the step row for ``(incident, step, kind)``."""
-        self._write(step_drafts(rec), lambda session: self._upsert_step(session, rec))
-
-    @staticmethod
-    def _upsert_step(session: Session, rec: StepRecord) -> None:
-        # Core statements, not the ORM: this runs for every step of every incident.
-        connection = session.connection()
-        key = {"incident_id": rec.incident_id, "step": rec.step, "kind": rec.kind}
-        row = connection.execute(_FIND_STEP, key).first()
-        now = utcnow()
-        changes: dict[str, Any] = {
-            "status": rec.status,
-            "params": rec.params,
-            "tier": rec.tier,
-            "updated_at": now,
-        }
-        for name in ("decision", "before", "result", "error"):
-            value = getattr(rec, name)
-            if value is not None:
-                changes[name] = value
-        if row is None:
-            connection.execute(
-                _INSERT_STEP, {**key, "name": rec.name, "created_at": now, **changes}
-            )
-        else:
-            connection.execute(_UPDATE_STEP, {"row_id": row.id, **changes})
-        # The fact is written with the step's first applied record, in the same transaction.
-        newly_applied = rec.status == "applied" and (row is None or row.status != "applied")
-        if rec.kind == "act" and newly_applied:
-            note_applied(
-                session,
-                rec.incident_id,
-                rec.step,
-                rec.name,
-                rec.tier,
-                rec.gate_input,
-                now,
-            )
+        self.writer.step(rec)
 
     @activity.defn(name=names.RECORD_APPROVAL)
     def record_approval(self, rec: ApprovalRecord) -> None:
@@ -149,57 +38,4 @@ class RecordActivities:
 
         A later round's request (after a stricter re-decision) reopens the row.
         """
-        self._write(approval_drafts(rec), lambda session: self._upsert_approval(session, rec))
-
-    @staticmethod
-    def _upsert_approval(session: Session, rec: ApprovalRecord) -> None:
-        approval_id = Approval.make_id(rec.incident_id, rec.step)
-        row = session.get(Approval, approval_id)
-        if row is None:
-            requested = parse_time(rec.at)
-            row = Approval(
-                id=approval_id,
-                incident_id=rec.incident_id,
-                step=rec.step,
-                actuator=rec.actuator,
-                params=rec.params,
-                tier=rec.tier,
-                reasons=rec.reasons,
-                quorum=rec.requirement.quorum,
-                roles=rec.requirement.roles,
-                requested_at=requested,
-                expires_at=requested + timedelta(seconds=rec.requirement.timeout_seconds),
-            )
-        elif rec.tier and rec.approval_round > 1 and row.status != "pending":
-            # The next round after a stricter re-decision: asked again under its requirement.
-            asked = parse_time(rec.at)
-            row.reasons, row.quorum, row.roles = (
-                rec.reasons,
-                rec.requirement.quorum,
-                rec.requirement.roles,
-            )
-            row.expires_at = asked + timedelta(seconds=rec.requirement.timeout_seconds)
-            row.decided_at, row.decided_reason = None, None
-            row.approval_round = rec.approval_round
-        if rec.status != row.status:
-            row.status = rec.status
-            if rec.status != "pending":
-                row.decided_at = parse_time(rec.at)
-                row.decided_reason = rec.decided_reason
-        session.add(row)
-        seen = set(
-            session.exec(
-                select(ApprovalVote.principal).where(ApprovalVote.approval_id == approval_id)
-            ).all()
-        )
-        for vote in rec.votes:
-            if vote.principal not in seen:
-                session.add(
-                    ApprovalVote(
-                        approval_id=approval_id,
-                        principal=vote.principal,
-                        roles=vote.roles,
-                        decision=vote.decision,
-                        comment=vote.comment,
-                    )
-                )
+        self.writer.approval(rec)

@@ -5,7 +5,7 @@ guards add (401, 403, 413, 429, 503) and the 422 body this app really sends
 (:class:`api.schemas.errors.ValidationErrorOut`) are added here, route by route, from what the
 route depends on. Statuses only a route knows about (404, 409...) it declares itself with
 ``responses={404: {"description": ...}}``; the body schema is filled in here. The schema fuzz
-test (tests/api/test_openapi_fuzz.py) holds the document to the answers.
+test (tests/api/http/test_openapi_fuzz.py) holds the document to the answers.
 """
 
 from __future__ import annotations

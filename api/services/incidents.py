@@ -9,17 +9,16 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.incidents.types import BadIncidentError, OpenIncident, OpenRequest, OpenResult
+from activities.records.incident_rows import insert_evidence, insert_opened_incident
 from api.core.settings import Settings
 from api.models import Incident
-from api.models.detection import IncidentEvidence
 from api.schemas.incidents import IncidentCreate
 from workflows.playbook_params import describe_errors, param_errors
 from workflows.playbooks import PLAYBOOKS
@@ -88,33 +87,9 @@ def known_playbook(name: str) -> str:
     return name
 
 
-def record_evidence(session: Session, ident: str, evidence: Evidence) -> None:
-    """Store one piece of evidence for an incident; the same ``dedup_key`` twice keeps one row."""
-    if session.exec(
-        select(IncidentEvidence).where(
-            IncidentEvidence.incident_id == ident, IncidentEvidence.dedup_key == evidence.dedup_key
-        )
-    ).first():
-        return
-    session.add(
-        IncidentEvidence(
-            incident_id=ident,
-            source=evidence.source,
-            dedup_key=evidence.dedup_key,
-            score=evidence.score,
-            explanation=evidence.explanation,
-            observed_at=datetime.fromisoformat(evidence.observed_at),
-        )
-    )
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()  # a concurrent opener stored the same evidence
-
-
 async def attach_evidence(client: Client, session: Session, ident: str, evidence: Evidence) -> None:
     """Store evidence for an incident and signal it to the incident's run, if still running."""
-    record_evidence(session, ident, evidence)
+    insert_evidence(session, ident, evidence)
     try:
         await client.get_workflow_handle(ident).signal("attach_evidence", evidence)
     except RPCError as exc:
@@ -191,8 +166,10 @@ async def open_incident(
         )
     except WorkflowAlreadyStartedError:
         created = False  # the same fingerprint ran to completion in this window
-    row = Incident(
-        id=ident,
+    # The workflow's own first record may have written the row already: then it is kept.
+    insert_opened_incident(
+        session,
+        incident_id=ident,
         service=body.service,
         signal=body.signal,
         severity=body.severity,
@@ -202,15 +179,9 @@ async def open_incident(
         window_start=start,
         summary=body.summary,
     )
-    session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        # The workflow's own record activity got there first: the row is already right.
-        session.rollback()
     session.expire_all()
     if evidence is not None:
-        record_evidence(session, ident, evidence)
+        insert_evidence(session, ident, evidence)
     stored = session.get(Incident, ident)
     assert stored is not None
     return stored, created

@@ -1,13 +1,7 @@
 """Real, isolated test databases on SQLite and PostgreSQL, plus small row factories.
 
-Use the fixtures from a conftest (``from tests.support.db import db_url, engine  # noqa: F401``
-or ``pytest_plugins = ["tests.support.db"]`` in the root conftest), or in a test module by
-assignment, which linters do not report as an import redefined by the test's parameters::
-
-    from tests.support import db as support_db
-
-    db_url = support_db.db_url
-    engine = support_db.engine
+The root conftest loads this module as a plugin (``pytest_plugins``), so every test may ask for
+``db_url``, ``empty_db_url`` and ``db_engine`` (an engine on ``db_url``) by name.
 
 ``db_url`` runs each test twice, on a fresh SQLite file and on a fresh PostgreSQL schema, both
 already migrated to head. The PostgreSQL server comes from ``STEWARD_TEST_POSTGRES_URL`` (default
@@ -142,7 +136,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
+def db_engine(db_url: str) -> Iterator[Engine]:
     """Engine on ``db_url``; disposed before the database is dropped."""
     built = make_engine(db_url)
     try:
@@ -202,3 +196,13 @@ def new_approval(incident: Incident, step: int = 1, **overrides: Any) -> Approva
     }
     values.update(overrides)
     return Approval(**values)
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    """A migrated SQLite database of this test only, for tests that need one backend."""
+    url = sqlite_url(tmp_path)
+    migrate(url)
+    built = make_engine(url)
+    yield built
+    built.dispose()

@@ -1,8 +1,10 @@
-"""Real server binaries (Prometheus, Alertmanager) run for a test and stopped after it."""
+"""Processes for tests: real server binaries (Prometheus, Alertmanager), a worker of its own."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -48,3 +50,11 @@ def serve_binary(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+
+
+def spawn_worker(steward_env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start ``python -m workers.worker`` as its own process, with ``steward_env`` on top."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "workers.worker"],
+        env={**os.environ, **steward_env},
+    )

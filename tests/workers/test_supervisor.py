@@ -1,4 +1,4 @@
-"""``steward up`` with real processes: preflight failures, the runner, and a full start."""
+"""``steward up`` with real processes: the runner, restarts, and a full start and stop."""
 
 from __future__ import annotations
 
@@ -7,14 +7,11 @@ import dataclasses
 import io
 import os
 import queue
-import re
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -22,115 +19,14 @@ import httpx
 import pytest
 
 from api.core.settings import Settings
-from bench.harness.servers import free_port, port_accepts_connections, serve_app
+from bench.harness.servers import port_accepts_connections, serve_app
+from tests.support.stack import PYTHON, stack_env, started_pids, still_running
 from workers.demo_target.app import create_app as create_demo_app
 from workers.stack.preflight import find_temporal_binary, port_is_free
 from workers.stack.prometheus import plan_prometheus, prometheus_spec
 from workers.stack.restarts import RestartPolicy
 from workers.stack.runner import StopRequest, run_stack
 from workers.stack.specs import ChildSpec, HttpOk, PortOpen, build_child_specs
-
-PYTHON = sys.executable
-STARTED = re.compile(r"^started (\S+) \(pid (\d+)\)$", re.MULTILINE)
-
-
-def stack_env(home: Path) -> dict[str, str]:
-    """An environment that points the supervisor at a private home and free ports."""
-    return {
-        **os.environ,
-        "STEWARD_HOME": str(home),
-        "STEWARD_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
-        "STEWARD_TEMPORAL_UI_PORT": str(free_port()),
-        "STEWARD_API_PORT": str(free_port()),
-        "STEWARD_DEMO_PORT": str(free_port()),
-        "STEWARD_PROMETHEUS_URL": f"http://127.0.0.1:{free_port()}",
-        "STEWARD_PROMETHEUS_SCRAPE_SECONDS": "1",
-        "STEWARD_DATABASE_URL": f"sqlite:///{home / 'steward.db'}",
-    }
-
-
-def run_supervisor(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PYTHON, "-m", "workers.supervisor"], env=env, capture_output=True, text=True, timeout=30
-    )
-
-
-def started_pids(output: str) -> dict[str, int]:
-    return {name: int(pid) for name, pid in STARTED.findall(output)}
-
-
-def still_running(output: str) -> list[int]:
-    """The pids announced in ``output`` that still exist (the supervisor reaps its children)."""
-    return [pid for pid in started_pids(output).values() if Path(f"/proc/{pid}").exists()]
-
-
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    """A port some other program is listening on."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield sock
-
-
-@pytest.mark.parametrize(
-    ("env_var", "label"),
-    [
-        ("STEWARD_TEMPORAL_ADDRESS", "Temporal gRPC"),
-        ("STEWARD_TEMPORAL_UI_PORT", "Temporal UI"),
-        ("STEWARD_API_PORT", "API"),
-        ("STEWARD_DEMO_PORT", "demo target"),
-        ("STEWARD_PROMETHEUS_URL", "Prometheus"),
-    ],
-)
-def test_a_taken_port_fails_preflight_with_one_line(
-    tmp_path: Path, listener: socket.socket, env_var: str, label: str
-) -> None:
-    taken = listener.getsockname()[1]
-    env = stack_env(tmp_path)
-    env[env_var] = {
-        "STEWARD_TEMPORAL_ADDRESS": f"127.0.0.1:{taken}",
-        "STEWARD_PROMETHEUS_URL": f"http://127.0.0.1:{taken}",
-    }.get(env_var, str(taken))
-    result = run_supervisor(env)
-    assert result.returncode == 2
-    assert result.stderr == (
-        f"steward up: port {taken} ({label}) is already in use; "
-        f"stop the other process or set {env_var}\n"
-    )
-    assert "started" not in result.stdout, "nothing starts when preflight fails"
-
-
-def test_a_port_configured_twice_fails_preflight(tmp_path: Path) -> None:
-    env = stack_env(tmp_path)
-    env["STEWARD_DEMO_PORT"] = env["STEWARD_API_PORT"]
-    result = run_supervisor(env)
-    assert result.returncode == 2
-    assert "configured for both API and demo target" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
-def test_a_missing_temporal_binary_fails_preflight_with_one_line(tmp_path: Path) -> None:
-    env = stack_env(tmp_path)
-    env["PATH"] = str(tmp_path / "empty-bin")
-    env["STEWARD_TEMPORAL_BIN"] = str(tmp_path / "no-such-temporal")
-    result = run_supervisor(env)
-    assert result.returncode == 2
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("steward up: the 'temporal' binary was not found")
-    assert "run 'make up'" in lines[0]
-
-
-def test_a_missing_configured_prometheus_binary_fails_preflight(tmp_path: Path) -> None:
-    env = stack_env(tmp_path)
-    env["STEWARD_PROMETHEUS_BIN"] = str(tmp_path / "no-such-prometheus")
-    result = run_supervisor(env)
-    assert result.returncode == 2
-    assert result.stderr == (
-        f"steward up: the 'prometheus' binary was not found at {tmp_path / 'no-such-prometheus'}"
-        " (STEWARD_PROMETHEUS_BIN); fix the path or unset it\n"
-    )
 
 
 def test_prometheus_runs_only_when_found_and_local(
@@ -332,15 +228,6 @@ def test_stack_runs_the_configured_number_of_worker_processes(tmp_path: Path) ->
     three = [s.name for s in build_child_specs(Settings(worker_processes=3), binary, tmp_path)]
     assert one == ["temporal", "demo", "worker", "api"]
     assert three == ["temporal", "demo", "worker-1", "worker-2", "worker-3", "api"]
-
-
-def test_a_worker_count_below_one_is_a_preflight_error(tmp_path: Path) -> None:
-    result = run_supervisor({**stack_env(tmp_path / "home"), "STEWARD_WORKER_PROCESSES": "0"})
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "steward up: invalid setting STEWARD_WORKER_PROCESSES: "
-        "Input should be greater than or equal to 1"
-    ]
 
 
 def wait_for(check: Callable[[], bool], timeout: float = 15.0) -> bool:

@@ -23,7 +23,12 @@ from tests.support.monitors import MonitorNames
 from tests.support.prometheus import run_prometheus, wait_for_samples
 
 monitor_names = support_monitors.monitor_names
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [
+    pytest.mark.asyncio(loop_scope="session"),
+    # One fingerprint window for the whole test: both anomalies must land on one incident
+    # even if a 15-minute window boundary falls between them.
+    pytest.mark.steward_env(STEWARD_INCIDENT_WINDOW_SECONDS=str(10**9)),
+]
 
 LATENCY = 'demo_p95_latency_seconds{job="demo"}'
 
@@ -32,17 +37,6 @@ LATENCY = 'demo_p95_latency_seconds{job="demo"}'
 def prometheus_url(demo_url: str, tmp_path: Path) -> Iterator[str]:
     with run_prometheus(tmp_path / "prometheus", [urlparse(demo_url).netloc]) as url:
         yield url
-
-
-@pytest.fixture
-def steward_env(steward_env: dict[str, str], prometheus_url: str) -> dict[str, str]:
-    # One fingerprint window for the whole test: both anomalies must land on one incident
-    # even if a 15-minute window boundary falls between them.
-    return {
-        **steward_env,
-        "STEWARD_PROMETHEUS_URL": prometheus_url,
-        "STEWARD_INCIDENT_WINDOW_SECONDS": str(10**9),
-    }
 
 
 def monitor(name: str, query: str = LATENCY) -> dict[str, Any]:

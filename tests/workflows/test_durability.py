@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,20 +21,14 @@ from activities.policy.engine import EmbeddedPolicyEngine
 from api.core.settings import Settings
 from api.models import Approval
 from bench.harness.servers import free_port, port_accepts_connections
-from tests.conftest import binary
+from tests.support.environment import binary
+from tests.support.processes import spawn_worker
 from tests.workflows.helpers import incident_input, start, wait_for_approval
 from workers.stack.specs import temporal_server_argv
 from workers.worker import build_worker
 from workflows.types import ApprovalDecision, PlaybookOutcome
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow]
-
-
-def spawn_worker(steward_env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "workers.worker"],
-        env={**os.environ, **steward_env},
-    )
 
 
 async def wait_until(predicate: object, timeout: float, what: str) -> None:

@@ -29,7 +29,7 @@ from api.core.settings import Settings, get_settings
 from api.models import Approval
 from api.services.audit.replay import replay_one
 from tests.activities.policy import POLICIES
-from tests.audit.helpers import cli, ledger
+from tests.api.services.audit.helpers import cli, ledger
 from tests.workflows.helpers import incident_input, start, steps, wait_for_approval
 from workers.worker import build_worker
 from workflows.types import PlaybookOutcome

@@ -122,7 +122,7 @@ async def test_a_bug_outside_remediate_fails_the_run_instead_of_hanging(
         await asyncio.wait_for(handle.result(), 30)
     assert "a bug in a signal handler" in str(failed.value.cause)
     # The run could not compensate: its row still says running until the sweeper closes it
-    # (tests/api/test_incident_sweep.py), and then undo restores the target.
+    # (tests/activities/incidents/test_sweep.py), and then undo restores the target.
     assert row(engine, handle.id).status == "running"
 
 

@@ -22,8 +22,8 @@ from temporalio.testing import WorkflowEnvironment
 from activities import names
 from api.core.converter import DATA_CONVERTER
 from api.core.settings import Settings
+from tests.support.processes import spawn_worker
 from tests.workflows.helpers import incident_input, start, steps
-from tests.workflows.test_durability import spawn_worker
 from workflows.playbook import Playbook
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow]

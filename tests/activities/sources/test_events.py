@@ -14,17 +14,14 @@ from activities.sources import FetchWindow, SourceConfigError, SourceContext, va
 from activities.sources.events import fetch
 from api.core.settings import Settings
 from api.models.detection import Event
-from tests.support import db as support_db
 
-db_url = support_db.db_url
-engine = support_db.engine
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
-def push(engine: Engine, series: str, values: list[float], service: str = "checkout") -> None:
-    with Session(engine) as session:
+def push(db_engine: Engine, series: str, values: list[float], service: str = "checkout") -> None:
+    with Session(db_engine) as session:
         for n, value in enumerate(values):
             session.add(
                 Event(
@@ -43,38 +40,38 @@ def window(first: int, last: int) -> FetchWindow:
     return FetchWindow(start, (START + timedelta(seconds=last)).timestamp())
 
 
-async def read(engine: Engine, source: dict[str, Any], span: FetchWindow) -> list[Any]:
+async def read(db_engine: Engine, source: dict[str, Any], span: FetchWindow) -> list[Any]:
     async with httpx.AsyncClient() as http:
-        context = SourceContext(Settings(), http, engine)
+        context = SourceContext(Settings(), http, db_engine)
         return await fetch(context, validate_source(source, 3600), span)
 
 
-async def test_the_window_of_one_series_oldest_first(engine: Engine) -> None:
-    push(engine, "latency", [1.0, 2.0, 3.0, 4.0, 5.0])
-    push(engine, "errors", [9.0, 9.0])
-    [series] = await read(engine, {"kind": "events", "series": "latency"}, window(10, 30))
+async def test_the_window_of_one_series_oldest_first(db_engine: Engine) -> None:
+    push(db_engine, "latency", [1.0, 2.0, 3.0, 4.0, 5.0])
+    push(db_engine, "errors", [9.0, 9.0])
+    [series] = await read(db_engine, {"kind": "events", "series": "latency"}, window(10, 30))
     assert series.values == [2.0, 3.0, 4.0]
     assert series.timestamps == [window(s, s).start for s in (10, 20, 30)]
     assert series.labels == {"series": "latency"}
 
 
-async def test_service_narrows_and_max_points_keeps_the_newest(engine: Engine) -> None:
-    push(engine, "latency", [1.0, 2.0, 3.0], service="checkout")
-    push(engine, "latency", [7.0, 8.0, 9.0], service="billing")
+async def test_service_narrows_and_max_points_keeps_the_newest(db_engine: Engine) -> None:
+    push(db_engine, "latency", [1.0, 2.0, 3.0], service="checkout")
+    push(db_engine, "latency", [7.0, 8.0, 9.0], service="billing")
     [billing] = await read(
-        engine, {"kind": "events", "series": "latency", "service": "billing"}, window(0, 60)
+        db_engine, {"kind": "events", "series": "latency", "service": "billing"}, window(0, 60)
     )
     assert billing.values == [7.0, 8.0, 9.0] and billing.labels["service"] == "billing"
     [newest] = await read(
-        engine,
+        db_engine,
         {"kind": "events", "series": "latency", "service": "checkout", "max_points": 2},
         window(0, 60),
     )
     assert newest.values == [2.0, 3.0]
 
 
-async def test_nothing_pushed_is_no_series(engine: Engine) -> None:
-    assert await read(engine, {"kind": "events", "series": "quiet"}, window(0, 60)) == []
+async def test_nothing_pushed_is_no_series(db_engine: Engine) -> None:
+    assert await read(db_engine, {"kind": "events", "series": "quiet"}, window(0, 60)) == []
 
 
 @pytest.mark.parametrize(

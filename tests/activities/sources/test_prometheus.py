@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
 
 import httpx
 import pytest
-import pytest_asyncio
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import create_engine
@@ -41,12 +40,6 @@ def prometheus(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     with run_prometheus(tmp_path_factory.mktemp("prometheus"), [target]) as url:
         wait_for_samples(url, "demo_p95_latency_seconds", 3)
         yield url
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 def context(url: str, http: httpx.AsyncClient) -> SourceContext:
