@@ -110,7 +110,7 @@ def legacy_alias(fn: Callable[..., Any]) -> Callable[..., Any]:
         KeyError: Its name is not in ``names.LEGACY_NAMES``.
     """
     # The SDK's own lookup of a callable's definition (no public accessor exists); a version
-    # that changed it fails tests/activities/test_activity_names.py, not production quietly.
+    # that changed it fails tests/activities/test_names.py, not production quietly.
     current = activity._Definition.must_from_callable(fn).name
     if current is None:
         raise TypeError(f"{fn!r} is a dynamic activity: it has no name to alias")
