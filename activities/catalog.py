@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine
+from temporalio import activity
 from temporalio.client import Client
 
+from activities import names
 from activities.actuators.activities import ActuatorActivities
 from activities.deliveries.activities import DeliveryActivities
 from activities.detection.activities import MonitorScoring
@@ -37,7 +41,7 @@ def build_activities(
     client: Client,
     open_incident: OpenIncident,
 ) -> list[Callable[..., Any]]:
-    """Return the activity callables for a worker.
+    """Return the activity callables for a worker: each under its name and its legacy name.
 
     Args:
         settings: Runtime settings (targets, signing key).
@@ -66,7 +70,7 @@ def build_activities(
     simulation = SimulationActivities(engine, ledger, settings)
     opener = IncidentOpener(client, open_incident)
     deliveries = DeliveryActivities(engine)
-    return [
+    current: list[Callable[..., Any]] = [
         gate.gate,
         gate.authorize,
         actuators.snapshot,
@@ -89,3 +93,40 @@ def build_activities(
         deliveries.detect,
         MonitorScoring(settings, http, engine).score_window,
     ]
+    return [*current, *(legacy_alias(fn) for fn in current)]
+
+
+def legacy_alias(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The activity ``fn`` once more, registered under its name from ``names.LEGACY_NAMES``.
+
+    Runs recorded before the ``steward.<area>.<verb>`` scheme schedule the legacy names, on
+    replay and after (see ``workflows.activity_names``), and tasks they scheduled may still be
+    queued when the worker upgrades. The alias calls the same bound callable; it takes the
+    signature and type hints of ``fn`` (through ``__wrapped__``) so its arguments decode to the
+    same types, but not its ``__dict__``, which holds the definition under the new name.
+
+    Raises:
+        TypeError: ``fn`` is not an activity.
+        KeyError: Its name is not in ``names.LEGACY_NAMES``.
+    """
+    # The SDK's own lookup of a callable's definition (no public accessor exists); a version
+    # that changed it fails tests/activities/test_names.py, not production quietly.
+    current = activity._Definition.must_from_callable(fn).name
+    if current is None:
+        raise TypeError(f"{fn!r} is a dynamic activity: it has no name to alias")
+    legacy = names.LEGACY_NAMES[current]
+    alias: Callable[..., Any]
+    if inspect.iscoroutinefunction(fn):
+
+        async def call_async(*args: Any) -> Any:
+            return await fn(*args)
+
+        alias = call_async
+    else:
+
+        def call_sync(*args: Any) -> Any:
+            return fn(*args)
+
+        alias = call_sync
+    functools.update_wrapper(alias, fn, updated=())
+    return activity.defn(name=legacy)(alias)

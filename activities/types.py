@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class GateRequest:
     """Ask the policy gate about one actuator call of one workflow step."""
 
@@ -43,7 +43,7 @@ class GateRequest:
     incident_record: "IncidentRecord | None" = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class GateResult:
     """The gate's verdict plus what the workflow needs to act on it.
 
@@ -67,7 +67,7 @@ class GateResult:
     has_snapshot: bool = True
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Vote:
     """One approver's answer to an approval request."""
 
@@ -77,7 +77,7 @@ class Vote:
     comment: str | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class AuthorizeRequest:
     """Turn an approved ``approval_required`` decision into a signed authorization."""
 
@@ -89,7 +89,7 @@ class AuthorizeRequest:
     votes: list[Vote]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ActuatorCall:
     """Snapshot, apply or plan one actuator call (the workflow id comes from the activity).
 
@@ -106,7 +106,7 @@ class ActuatorCall:
     record: "StepRecord | None" = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class UndoCall:
     """Reverse one applied call from its recorded before-state."""
 
@@ -117,7 +117,7 @@ class UndoCall:
     authorization: Authorization | None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class VerifyRequest:
     """Poll a check until it passes or ``within_seconds`` runs out."""
 
@@ -127,7 +127,7 @@ class VerifyRequest:
     interval_seconds: float = 1.0
 
 
-@dataclass
+@dataclass(kw_only=True)
 class VerifyResult:
     """The last observation of a verification."""
 
@@ -137,7 +137,7 @@ class VerifyResult:
     attempts: int
 
 
-@dataclass
+@dataclass(kw_only=True)
 class IncidentRecord:
     """Create or update an incident row."""
 
@@ -154,7 +154,7 @@ class IncidentRecord:
     outcome: dict[str, Any] | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class StepRecord:
     """Create or update one step row (unique per incident, step and kind)."""
 
@@ -176,7 +176,7 @@ class StepRecord:
     decision_round: int = 1
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ApprovalRecord:
     """Open, vote on, or close an approval request."""
 

@@ -33,6 +33,7 @@ from typing import Any
 
 from temporalio.client import Client
 
+from activities.names import ACTUATOR_APPLY, aliases_of
 from api.core.converter import DATA_CONVERTER
 from api.core.db import get_engine
 from api.core.settings import default_worker_processes, get_settings
@@ -40,6 +41,8 @@ from bench.stats import percentile
 from bench.worker import READY
 from workers.stack.specs import temporal_server_argv
 from workflows.types import IncidentInput
+
+APPLY_NAMES = aliases_of(ACTUATOR_APPLY)
 
 
 def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
@@ -92,7 +95,13 @@ async def worker_processes(side: str, queue: str, count: int) -> AsyncIterator[N
 
 
 def incident() -> IncidentInput:
-    return IncidentInput("bench", "bench", "low", "bench", datetime.now(UTC).isoformat())
+    return IncidentInput(
+        service="bench",
+        signal="bench",
+        severity="low",
+        opened_by="bench",
+        window_start=datetime.now(UTC).isoformat(),
+    )
 
 
 async def run_batch(
@@ -115,7 +124,7 @@ async def run_batch(
 
 
 async def first_apply_latency_ms(client: Client, ident: str) -> float:
-    """Server time from workflow start to the first completed ``steward.apply``."""
+    """Server time from workflow start to the first completed apply (either of its names)."""
     events = (await client.get_workflow_handle(ident).fetch_history()).events
     started = events[0].event_time.ToDatetime()
     scheduled: dict[int, str] = {
@@ -126,7 +135,7 @@ async def first_apply_latency_ms(client: Client, ident: str) -> float:
     for e in events:
         if e.HasField("activity_task_completed_event_attributes"):
             attrs = e.activity_task_completed_event_attributes
-            if scheduled.get(attrs.scheduled_event_id) == "steward.apply":
+            if scheduled.get(attrs.scheduled_event_id) in APPLY_NAMES:
                 return (e.event_time.ToDatetime() - started).total_seconds() * 1000
     raise RuntimeError(f"{ident} applied nothing")
 

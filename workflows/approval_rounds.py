@@ -22,8 +22,10 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities import names
     from activities.types import (
         Authorization,
         AuthorizeRequest,
@@ -31,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         GateResult,
         StepRecord,
     )
+    from workflows.activity_names import activity_name
 
 from workflows.approval_state import PendingApproval
 from workflows.recording import PlaybookRecords
@@ -68,7 +71,14 @@ class ApprovalRounds(PlaybookRecords):
         records (applied, failed) carry it.
         """
         requirement = gate.decision.approval
-        assert requirement is not None, "approval_required always carries a requirement"
+        if requirement is None:
+            # The gate builds every approval_required decision with its requirement.
+            raise ApplicationError(
+                f"step {record.step} ({record.name}): the decision requires approval but names "
+                "no approval requirement (quorum, approvers)",
+                type="ApprovalWithoutRequirement",
+                non_retryable=True,
+            )
         approval = PendingApproval(
             record.step, record.name, requirement, self._require_incident().opened_by
         )
@@ -130,9 +140,14 @@ class ApprovalRounds(PlaybookRecords):
         self, record: StepRecord, decision: Decision, approval: PendingApproval
     ) -> Authorization:
         return await workflow.execute_local_activity(
-            "steward.authorize",
+            activity_name(names.POLICY_AUTHORIZE),
             AuthorizeRequest(
-                self._incident_id, record.step, record.name, record.params, decision, approval.votes
+                workflow_id=self._incident_id,
+                step=record.step,
+                actuator=record.name,
+                params=record.params,
+                decision=decision,
+                votes=approval.votes,
             ),
             result_type=Authorization,
             start_to_close_timeout=self.local_timeout,

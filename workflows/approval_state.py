@@ -92,7 +92,9 @@ class PendingApproval:
 
     def count(self, d: ApprovalDecision) -> str:
         """Add a validated vote and return the resulting status."""
-        self.votes.append(Vote(d.principal, list(d.roles), d.decision, d.comment))
+        self.votes.append(
+            Vote(principal=d.principal, roles=list(d.roles), decision=d.decision, comment=d.comment)
+        )
         if d.decision == "reject":
             self.status, self.reason = "rejected", f"rejected by {d.principal}"
         else:

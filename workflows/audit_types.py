@@ -6,7 +6,7 @@ from typing import Any
 from workflows.types import IncidentInput
 
 
-@dataclass
+@dataclass(kw_only=True)
 class UndoTarget:
     """One applied action to reverse, as the ledger recorded it.
 
@@ -23,7 +23,7 @@ class UndoTarget:
     before: dict[str, Any]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class UndoRequest:
     """Reverse an incident's applied actions.
 
@@ -40,7 +40,7 @@ class UndoRequest:
     irreversible: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SimulationRequest:
     """Re-evaluate an incident's recorded gate inputs under another policy bundle.
 
@@ -57,7 +57,7 @@ class SimulationRequest:
     incident: IncidentInput | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SimulatedDecision:
     """One action, the decision recorded for it, and what the what-if bundle decides."""
 
@@ -71,7 +71,7 @@ class SimulatedDecision:
     rules: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SimulationResult:
     """Side by side: recorded decisions and actions against the what-if bundle's.
 

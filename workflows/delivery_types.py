@@ -40,7 +40,7 @@ DELIVERY_WATCH_WORKFLOW = "delivery_watch"
 MAX_TRIAGE_IDS = 100
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TriageRequest:
     """Triage the latest attempt of each delivery.
 
@@ -51,7 +51,7 @@ class TriageRequest:
     delivery_ids: list[str]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ReplayAdviceRequest:
     """Ask the replay advisor about one tenant's failures since a moment.
 
@@ -66,7 +66,7 @@ class ReplayAdviceRequest:
     limit: int = 500
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DeliveryWatchResult:
     """What one run of a ``deliveries`` monitor found and which incidents it opened or fed.
 

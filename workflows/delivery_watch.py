@@ -20,8 +20,10 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities import names
     from activities.deliveries.types import DetectRequest, DetectResult, WatchFinding
     from activities.incidents.types import OpenRequest, OpenResult
+    from workflows.activity_names import activity_name
     from workflows.delivery_types import DELIVERY_WATCH_WORKFLOW, DeliveryWatchResult
     from workflows.monitor_types import MonitorRun
     from workflows.types import Evidence
@@ -62,7 +64,7 @@ class DeliveryWatch:
         now = workflow.now()
         detector: dict[str, Any] = run.detector or {}
         detected = await workflow.execute_local_activity(
-            "deliveries.detect",
+            activity_name(names.DELIVERY_DETECT),
             DetectRequest(
                 now=now.isoformat(),
                 tenant=(run.source or {}).get("tenant"),
@@ -87,7 +89,7 @@ class DeliveryWatch:
         }
         for finding in detected.findings:
             opened = await workflow.execute_activity(
-                "open_or_attach_incident",
+                activity_name(names.INCIDENT_OPEN_OR_ATTACH),
                 OpenRequest(
                     service=run.service,
                     signal=run.signal,

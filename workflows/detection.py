@@ -15,8 +15,10 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities import names
     from activities.detection.types import ScoreWindowRequest, WindowVerdict
     from activities.incidents.types import OpenRequest, OpenResult
+    from workflows.activity_names import activity_name
     from workflows.monitor_types import MonitorRun
     from workflows.types import Evidence
 
@@ -32,7 +34,7 @@ _OPEN_RETRY = RetryPolicy(
 )
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DetectionResult:
     """How one run ended.
 
@@ -74,25 +76,25 @@ class Detection:
     async def run(self, monitor: MonitorRun) -> DetectionResult:
         """Run the monitor once."""
         verdict = await workflow.execute_activity(
-            "monitor.score_window",
+            activity_name(names.DETECTION_SCORE_WINDOW),
             ScoreWindowRequest(
-                monitor.name,
-                monitor.source,
-                monitor.detector,
-                monitor.window_seconds,
-                monitor.interval_seconds,
-                workflow.info().workflow_start_time.timestamp(),
+                monitor=monitor.name,
+                source=monitor.source,
+                detector=monitor.detector,
+                window_seconds=monitor.window_seconds,
+                interval_seconds=monitor.interval_seconds,
+                run_started_at=workflow.info().workflow_start_time.timestamp(),
             ),
             result_type=WindowVerdict,
             start_to_close_timeout=timedelta(seconds=60),
             retry_policy=_SCORE_RETRY,
         )
         result = DetectionResult(
-            monitor.name,
-            verdict.state,
-            verdict.score,
-            verdict.anomalous,
-            verdict.observed_at,
+            monitor=monitor.name,
+            state=verdict.state,
+            score=verdict.score,
+            anomalous=verdict.anomalous,
+            observed_at=verdict.observed_at,
             explanation=verdict.explanation,
         )
         if not verdict.anomalous or verdict.observed_at is None:
@@ -107,7 +109,7 @@ class Detection:
             explanation={**verdict.explanation, "monitor": monitor.name},
         )
         opened = await workflow.execute_activity(
-            "open_or_attach_incident",
+            activity_name(names.INCIDENT_OPEN_OR_ATTACH),
             OpenRequest(
                 service=monitor.service,
                 signal=monitor.signal,

@@ -17,8 +17,10 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities import names
     from activities.incidents.types import OpenRequest, OpenResult
     from activities.prediction.types import PredictRequest, PredictResult
+    from workflows.activity_names import activity_name
     from workflows.monitor_types import MonitorRun
     from workflows.types import Evidence
 
@@ -28,7 +30,7 @@ _PREDICT_RETRY = RetryPolicy(
 _OPEN_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ForecastResult:
     """How one forecast run ended.
 
@@ -93,7 +95,7 @@ class Forecast:
             f"{prediction.explanation.get('reason', '')}",
         )
         return await workflow.execute_activity(
-            "open_or_attach_incident",
+            activity_name(names.INCIDENT_OPEN_OR_ATTACH),
             request,
             result_type=OpenResult,
             start_to_close_timeout=timedelta(seconds=30),
@@ -104,18 +106,23 @@ class Forecast:
     async def run(self, monitor: MonitorRun) -> ForecastResult:
         """Run the forecast monitor once."""
         prediction = await workflow.execute_activity(
-            "monitor.predict_breach",
-            PredictRequest(monitor.name, monitor.source, monitor.detector, monitor.window_seconds),
+            activity_name(names.PREDICTION_PREDICT_BREACH),
+            PredictRequest(
+                monitor=monitor.name,
+                source=monitor.source,
+                forecast=monitor.detector,
+                window_seconds=monitor.window_seconds,
+            ),
             result_type=PredictResult,
             start_to_close_timeout=timedelta(minutes=5),
             retry_policy=_PREDICT_RETRY,
         )
         result = ForecastResult(
-            monitor.name,
-            prediction.state,
-            prediction.breach,
-            prediction.model,
-            prediction.breach_at,
+            monitor=monitor.name,
+            state=prediction.state,
+            breach=prediction.breach,
+            model=prediction.model,
+            breach_at=prediction.breach_at,
             explanation=prediction.explanation,
         )
         if not prediction.breach:
@@ -124,7 +131,7 @@ class Forecast:
         simulated = await self._open(monitor, prediction, "simulate")
         result.simulated_incident = simulated.incident_id
         outcome: dict[str, Any] = await workflow.execute_activity(
-            "incident_outcome",
+            activity_name(names.INCIDENT_AWAIT_OUTCOME),
             simulated.incident_id,
             result_type=dict,
             start_to_close_timeout=timedelta(minutes=10),

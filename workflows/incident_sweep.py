@@ -15,7 +15,9 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities import names
     from activities.incidents.types import SweepReport, SweepRequest
+    from workflows.activity_names import activity_name
 
 SWEEP_WORKFLOW = "incident_sweep"
 SWEEP_SCHEDULE_ID = "steward-incident-sweep"
@@ -29,7 +31,7 @@ class IncidentSweep:
     async def run(self, request: SweepRequest) -> SweepReport:
         """Ask Temporal about every open row; report, or repair, those whose run ended."""
         return await workflow.execute_activity(
-            "steward.sweep_incidents",
+            activity_name(names.INCIDENT_SWEEP),
             request,
             result_type=SweepReport,
             start_to_close_timeout=timedelta(minutes=5),

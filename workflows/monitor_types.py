@@ -11,7 +11,7 @@ MONITOR_WORKFLOWS: dict[str, str] = {
 }
 
 
-@dataclass
+@dataclass(kw_only=True)
 class MonitorRun:
     """Everything one scheduled run of a monitor needs; the Schedule's action carries it.
 

@@ -31,6 +31,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
+    from activities import names
     from activities.types import (
         ActuatorCall,
         Authorization,
@@ -42,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         VerifyRequest,
         VerifyResult,
     )
+    from workflows.activity_names import activity_name
     from workflows.playbook_params import NoParams, PlaybookParams, describe_errors, param_errors
 
 from workflows.approval_rounds import ApprovalRounds
@@ -161,7 +163,7 @@ class Playbook(RunGuard, ApprovalRounds):
             self._params = self.params_model.model_validate(incident.params)
         except ValidationError as exc:
             reason = f"invalid parameters: {describe_errors(param_errors(exc))}"
-            outcome = PlaybookOutcome("failed", reason)
+            outcome = PlaybookOutcome(status="failed", reason=reason)
         else:
             outcome = await self._run_guarded(incident)
         outcome.applied = [{"step": a.step, "actuator": a.actuator} for a in self._applied]
@@ -192,7 +194,14 @@ class Playbook(RunGuard, ApprovalRounds):
         gate = await self._gate(step, actuator, params, incident)
         decision, params = gate.decision, gate.params
         record = StepRecord(
-            self._incident_id, step, "act", actuator, "gated", params, gate.tier, asdict(decision)
+            incident_id=self._incident_id,
+            step=step,
+            kind="act",
+            name=actuator,
+            status="gated",
+            params=params,
+            tier=gate.tier,
+            decision=asdict(decision),
         )
         record.gate_input = gate.gate_input  # the ledger keeps what the policy saw
         if decision.outcome == "deny":
@@ -212,7 +221,9 @@ class Playbook(RunGuard, ApprovalRounds):
         self._current_record = record
         if decision.outcome == "approval_required":
             authorization = await self._await_approval(record, gate)
-        call = ActuatorCall(step, actuator, params, authorization)
+        call = ActuatorCall(
+            step=step, actuator=actuator, params=params, authorization=authorization
+        )
         # The apply activity writes the applied record itself; the records made before it
         # (an approval's) must be written first, or they would land after it.
         await self._flush_records()
@@ -222,21 +233,28 @@ class Playbook(RunGuard, ApprovalRounds):
             before: dict[str, Any] = {}
             if gate.has_snapshot:
                 before = await workflow.execute_local_activity(
-                    "steward.snapshot",
+                    activity_name(names.ACTUATOR_SNAPSHOT),
                     call,
                     result_type=dict,
                     start_to_close_timeout=self.snapshot_timeout,
                     retry_policy=self.apply_retry,
                 )
             applying = workflow.start_activity(
-                "steward.apply",
+                activity_name(names.ACTUATOR_APPLY),
                 replace(call, record=replace(record, before=before)),
                 result_type=dict,
                 start_to_close_timeout=self.apply_timeout,
                 heartbeat_timeout=self.apply_heartbeat,
                 retry_policy=self.apply_retry,
             )
-            applied = AppliedAction(step, actuator, params, before, gate.reversible, authorization)
+            applied = AppliedAction(
+                step=step,
+                actuator=actuator,
+                params=params,
+                before=before,
+                reversible=gate.reversible,
+                authorization=authorization,
+            )
             self._in_flight = InFlightApply(applying, applied)
             # Shielded: a deadline cancels the run but lets the apply finish, so its
             # compensation knows whether it happened.
@@ -255,13 +273,20 @@ class Playbook(RunGuard, ApprovalRounds):
     ) -> VerifyResult:
         """Poll a check until it passes; a failure compensates every applied action."""
         self._step += 1
-        record = StepRecord(self._incident_id, self._step, "verify", check, "running", params)
+        record = StepRecord(
+            incident_id=self._incident_id,
+            step=self._step,
+            kind="verify",
+            name=check,
+            status="running",
+            params=params,
+        )
         if self._require_incident().mode == "simulate":
             self._record_step(record, status="skipped", result={"detail": "simulate mode"})
-            return VerifyResult(True, {}, "skipped in simulate mode", 0)
-        request = VerifyRequest(check, params, within_seconds)
+            return VerifyResult(ok=True, observed={}, detail="skipped in simulate mode", attempts=0)
+        request = VerifyRequest(check=check, params=params, within_seconds=within_seconds)
         result = await workflow.execute_activity(
-            "steward.verify",
+            activity_name(names.ACTUATOR_VERIFY),
             request,
             result_type=VerifyResult,
             start_to_close_timeout=timedelta(seconds=within_seconds + 30),
@@ -279,27 +304,27 @@ class Playbook(RunGuard, ApprovalRounds):
         self, step: int, actuator: str, params: dict[str, Any], incident: IncidentInput
     ) -> GateResult:
         ref = IncidentRef(
-            self._incident_id,
-            incident.service,
-            incident.signal,
-            incident.severity,
-            incident.opened_by,
+            id=self._incident_id,
+            service=incident.service,
+            signal=incident.signal,
+            severity=incident.severity,
+            opened_by=incident.opened_by,
         )
         request = GateRequest(
-            self._incident_id,
-            step,
-            actuator,
-            params,
-            ref,
-            workflow.info().workflow_type,
-            incident.mode,
-            workflow.now().isoformat(),
-            incident.what_if_bundle if incident.mode == "simulate" else None,
-            self._take_opening(),
+            workflow_id=self._incident_id,
+            step=step,
+            actuator=actuator,
+            params=params,
+            incident=ref,
+            requester=workflow.info().workflow_type,
+            mode=incident.mode,
+            time=workflow.now().isoformat(),
+            what_if_bundle=incident.what_if_bundle if incident.mode == "simulate" else None,
+            incident_record=self._take_opening(),
         )
         try:
             return await workflow.execute_local_activity(
-                "steward.gate",
+                activity_name(names.POLICY_GATE),
                 request,
                 result_type=GateResult,
                 start_to_close_timeout=self.local_timeout,
@@ -312,7 +337,14 @@ class Playbook(RunGuard, ApprovalRounds):
             # (A local activity's failure arrives as the ApplicationError itself.)
             reason = failure_message(err)
             self._record_step(
-                StepRecord(self._incident_id, step, "act", actuator, "failed", params),
+                StepRecord(
+                    incident_id=self._incident_id,
+                    step=step,
+                    kind="act",
+                    name=actuator,
+                    status="failed",
+                    params=params,
+                ),
                 status="failed",
                 error=reason,
             )
@@ -335,23 +367,28 @@ class Playbook(RunGuard, ApprovalRounds):
         return dispatch.authorization
 
     async def _compensate(self, reason: str) -> PlaybookOutcome:
-        outcome = PlaybookOutcome("rolled_back", reason)
+        outcome = PlaybookOutcome(status="rolled_back", reason=reason)
         for applied in reversed(self._applied):
             if not applied.reversible:
                 outcome.irreversible.append(f"step {applied.step} {applied.actuator}")
                 continue
             record = StepRecord(
-                self._incident_id, applied.step, "undo", applied.actuator, "running", applied.params
+                incident_id=self._incident_id,
+                step=applied.step,
+                kind="undo",
+                name=applied.actuator,
+                status="running",
+                params=applied.params,
             )
             try:
                 result = await workflow.execute_activity(
-                    "steward.undo",
+                    activity_name(names.ACTUATOR_UNDO),
                     UndoCall(
-                        applied.step,
-                        applied.actuator,
-                        applied.params,
-                        applied.before,
-                        applied.authorization,
+                        step=applied.step,
+                        actuator=applied.actuator,
+                        params=applied.params,
+                        before=applied.before,
+                        authorization=applied.authorization,
                     ),
                     result_type=dict,
                     start_to_close_timeout=self.apply_timeout,

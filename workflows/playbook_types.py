@@ -30,7 +30,7 @@ class RemediationFailed(Exception):
     """A verification or an actuator failed: applied actions are compensated."""
 
 
-@dataclass
+@dataclass(kw_only=True)
 class AppliedAction:
     """An applied call and everything its undo needs."""
 

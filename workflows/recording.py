@@ -13,7 +13,9 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities import names
     from activities.types import ApprovalRecord, GateResult, IncidentRecord, StepRecord
+    from workflows.activity_names import activity_name
 
 from workflows.approval_state import PendingApproval
 from workflows.types import IncidentInput
@@ -48,7 +50,7 @@ class PlaybookRecords:
         opening = self._take_opening()
         if opening is not None:
             # Another record comes first: the opening must still be written before it.
-            self._local("steward.record_incident", opening)
+            self._local(activity_name(names.RECORD_INCIDENT), opening)
         previous = self._record_chain
 
         async def record_after_previous() -> None:
@@ -64,7 +66,7 @@ class PlaybookRecords:
         """Wait until every record made so far is written."""
         opening = self._take_opening()
         if opening is not None:
-            self._local("steward.record_incident", opening)
+            self._local(activity_name(names.RECORD_INCIDENT), opening)
         if self._record_chain is not None:
             await self._record_chain
 
@@ -79,42 +81,42 @@ class PlaybookRecords:
         incident = self._require_incident()
         self._status = status
         record = IncidentRecord(
-            self._incident_id,
-            incident.service,
-            incident.signal,
-            incident.severity,
-            workflow.info().workflow_type,
-            incident.mode,
-            status,
-            incident.opened_by,
-            incident.window_start,
-            incident.summary,
-            outcome,
+            id=self._incident_id,
+            service=incident.service,
+            signal=incident.signal,
+            severity=incident.severity,
+            playbook=workflow.info().workflow_type,
+            mode=incident.mode,
+            status=status,
+            opened_by=incident.opened_by,
+            window_start=incident.window_start,
+            summary=incident.summary,
+            outcome=outcome,
         )
         if opening:
             self._opening = record
         else:
-            self._local("steward.record_incident", record)
+            self._local(activity_name(names.RECORD_INCIDENT), record)
 
     def _record_step(self, record: StepRecord, **changes: Any) -> None:
         # A copy: the record is written later, and the caller goes on changing its own.
-        self._local("steward.record_step", replace(record, **changes))
+        self._local(activity_name(names.RECORD_STEP), replace(record, **changes))
 
     def _record_approval(self, approval: PendingApproval, gate: GateResult | None = None) -> None:
         self._local(
-            "steward.record_approval",
+            activity_name(names.RECORD_APPROVAL),
             ApprovalRecord(
-                self._incident_id,
-                approval.step,
-                approval.actuator,
-                gate.params if gate else {},
-                gate.tier if gate else "",
-                gate.decision.reasons if gate else [],
-                approval.requirement,
-                approval.status,
-                workflow.now().isoformat(),
-                approval.votes,
-                approval.reason,
+                incident_id=self._incident_id,
+                step=approval.step,
+                actuator=approval.actuator,
+                params=gate.params if gate else {},
+                tier=gate.tier if gate else "",
+                reasons=gate.decision.reasons if gate else [],
+                requirement=approval.requirement,
+                status=approval.status,
+                at=workflow.now().isoformat(),
+                votes=approval.votes,
+                decided_reason=approval.reason,
                 approval_round=approval.approval_round,
             ),
         )

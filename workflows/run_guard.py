@@ -29,8 +29,10 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities import names
     from activities.incidents.types import IncidentAlert
     from activities.types import StepRecord
+    from workflows.activity_names import activity_name
 
 from workflows.approval_state import PendingApproval
 from workflows.playbook_types import AppliedAction, PlaybookStopped, RemediationFailed
@@ -108,9 +110,9 @@ class RunGuard(PlaybookRecords):
     async def _remediate_to_outcome(self, incident: IncidentInput) -> PlaybookOutcome:
         try:
             await self.remediate(incident)
-            return PlaybookOutcome("resolved", "remediation verified")
+            return PlaybookOutcome(status="resolved", reason="remediation verified")
         except PlaybookStopped as stop:
-            return PlaybookOutcome(stop.status, stop.reason)
+            return PlaybookOutcome(status=stop.status, reason=stop.reason)
         except RemediationFailed as failure:
             self._compensating = True
             return await self._compensate(str(failure))
@@ -169,7 +171,7 @@ class RunGuard(PlaybookRecords):
             },
         )
         outcome.alerts.append(f"{DEADLINE_ALERT}: {outcome.reason}")
-        self._local("steward.alert", alert)
+        self._local(activity_name(names.INCIDENT_ALERT), alert)
         return outcome
 
     def _close_waiting_step(self, error: str) -> None:

@@ -16,12 +16,14 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities import names
     from activities.ledger.types import (
         PolicyEvaluation,
         PolicyEvaluationResult,
         RecordedGate,
         SimulationRecord,
     )
+    from workflows.activity_names import activity_name
 
 from workflows.audit_types import SimulatedDecision, SimulationRequest, SimulationResult
 from workflows.types import PlaybookOutcome
@@ -42,14 +44,14 @@ def compare(gate: RecordedGate, decision: dict[str, Any]) -> SimulatedDecision:
     """Put a recorded decision beside the what-if one."""
     recorded, simulated = str(gate.decision.get("outcome")), str(decision.get("outcome"))
     return SimulatedDecision(
-        gate.step,
-        gate.actuator,
-        gate.params,
-        recorded,
-        simulated,
-        CHANGES.get((recorded, simulated), "same" if recorded == simulated else "changed"),
-        list(decision.get("reasons", [])),
-        list(decision.get("rules", [])),
+        step=gate.step,
+        actuator=gate.actuator,
+        params=gate.params,
+        recorded=recorded,
+        simulated=simulated,
+        change=CHANGES.get((recorded, simulated), "same" if recorded == simulated else "changed"),
+        reasons=list(decision.get("reasons", [])),
+        rules=list(decision.get("rules", [])),
     )
 
 
@@ -74,7 +76,7 @@ class PolicySimulation:
 
     async def _gates(self, incident_id: str) -> list[RecordedGate]:
         return await workflow.execute_local_activity(
-            "steward.recorded_gates",
+            activity_name(names.LEDGER_READ_GATES),
             incident_id,
             result_type=list[RecordedGate],
             start_to_close_timeout=self.local_timeout,
@@ -82,8 +84,8 @@ class PolicySimulation:
 
     async def _evaluate(self, files: dict[str, str], gates: list[RecordedGate]) -> Any:
         return await workflow.execute_local_activity(
-            "steward.evaluate_policy",
-            PolicyEvaluation(files, [g.gate_input for g in gates]),
+            activity_name(names.LEDGER_EVALUATE_POLICY),
+            PolicyEvaluation(policy_files=files, gate_inputs=[g.gate_input for g in gates]),
             result_type=PolicyEvaluationResult,
             start_to_close_timeout=self.local_timeout,
         )
@@ -91,7 +93,7 @@ class PolicySimulation:
     @workflow.run
     async def run(self, request: SimulationRequest) -> SimulationResult:
         """Re-decide, re-plan, compare, and append a summary to the incident's ledger."""
-        result = SimulationResult(request.incident_id, playbook=request.playbook)
+        result = SimulationResult(incident_id=request.incident_id, playbook=request.playbook)
         recorded = await self._gates(request.incident_id)
         result.recorded_bundles = sorted({str(g.decision.get("bundle_sha256")) for g in recorded})
         evaluation: PolicyEvaluationResult = await self._evaluate(request.policy_files, recorded)
@@ -137,8 +139,12 @@ class PolicySimulation:
             "action_changes": result.action_changes,
         }
         await workflow.execute_local_activity(
-            "steward.record_simulation",
-            SimulationRecord(request.incident_id, workflow.info().workflow_id, summary),
+            activity_name(names.LEDGER_RECORD_SIMULATION),
+            SimulationRecord(
+                incident_id=request.incident_id,
+                simulation_id=workflow.info().workflow_id,
+                summary=summary,
+            ),
             start_to_close_timeout=self.local_timeout,
         )
         return result

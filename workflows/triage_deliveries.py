@@ -12,7 +12,9 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities import names
     from activities.deliveries.types import TriageLookup
+    from workflows.activity_names import activity_name
     from workflows.delivery_types import TRIAGE_WORKFLOW, TriageReport, TriageRequest
 
 
@@ -24,8 +26,8 @@ class TriageDeliveries:
     async def run(self, request: TriageRequest) -> TriageReport:
         """Read and triage in one local activity (a short read: no task-queue round trip)."""
         return await workflow.execute_local_activity(
-            "deliveries.triage",
-            TriageLookup(request.delivery_ids),
+            activity_name(names.DELIVERY_TRIAGE),
+            TriageLookup(delivery_ids=request.delivery_ids),
             result_type=TriageReport,
             start_to_close_timeout=timedelta(seconds=30),
             # A broken database fails the answer quickly instead of retrying forever.

@@ -30,7 +30,7 @@ INCIDENT_STATUSES = (
 )
 
 
-@dataclass
+@dataclass(kw_only=True)
 class IncidentInput:
     """What a playbook is started with. The incident id is the workflow id.
 
@@ -63,7 +63,7 @@ class IncidentInput:
     deadline_seconds: float | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ApprovalDecision:
     """The payload of the ``decide`` Update: one operator's answer for one step."""
 
@@ -74,7 +74,7 @@ class ApprovalDecision:
     comment: str | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PlaybookOutcome:
     """How a playbook run ended.
 

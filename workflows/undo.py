@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities import names
     from activities.types import StepRecord, UndoCall
+    from workflows.activity_names import activity_name
 
 from workflows.audit_types import UndoRequest, UndoTarget
 from workflows.playbook import Playbook, PlaybookStopped, failure_message
@@ -30,7 +32,7 @@ class UndoIncident(Playbook):
     def __init__(self) -> None:
         super().__init__()
         self._request: UndoRequest | None = None
-        self._outcome = PlaybookOutcome("resolved", "")
+        self._outcome = PlaybookOutcome(status="resolved", reason="")
 
     @workflow.run
     async def run(self, request: UndoRequest) -> PlaybookOutcome:
@@ -54,26 +56,36 @@ class UndoIncident(Playbook):
 
     async def remediate(self, incident: IncidentInput) -> None:
         """Undo the targets in reverse order of application."""
-        assert self._request is not None, "run() sets the request first"
-        for target in reversed(self._request.targets):
+        request = self._undo_request()
+        for target in reversed(request.targets):
             await self._undo(target, incident)
 
+    def _undo_request(self) -> UndoRequest:
+        """The run's request; without one (``remediate`` called outside ``run``) a bug."""
+        if self._request is None:
+            raise ApplicationError(
+                "undo has no UndoRequest: remediate() ran before run() set it",
+                type="UndoWithoutRequest",
+                non_retryable=True,
+            )
+        return self._request
+
     async def _undo(self, target: UndoTarget, incident: IncidentInput) -> None:
-        assert self._request is not None
+        request = self._undo_request()
         self._step += 1
         step = self._step
         label = f"step {target.step} {target.actuator}"
         gate = await self._gate(step, target.actuator, target.params, incident)
         decision = gate.decision
         record = StepRecord(
-            self._incident_id,
-            step,
-            "undo",
-            target.actuator,
-            "gated",
-            gate.params,
-            gate.tier,
-            asdict(decision),
+            incident_id=self._incident_id,
+            step=step,
+            kind="undo",
+            name=target.actuator,
+            status="gated",
+            params=gate.params,
+            tier=gate.tier,
+            decision=asdict(decision),
             gate_input=gate.gate_input,
         )
         if decision.outcome == "deny":
@@ -89,10 +101,16 @@ class UndoIncident(Playbook):
         authorization = gate.authorization
         if decision.outcome == "approval_required":
             authorization = await self._await_approval(record, gate)
-        call = UndoCall(step, target.actuator, gate.params, target.before, authorization)
+        call = UndoCall(
+            step=step,
+            actuator=target.actuator,
+            params=gate.params,
+            before=target.before,
+            authorization=authorization,
+        )
         try:
             result = await workflow.execute_activity(
-                "steward.undo",
+                activity_name(names.ACTUATOR_UNDO),
                 call,
                 result_type=dict,
                 start_to_close_timeout=self.apply_timeout,
@@ -104,7 +122,7 @@ class UndoIncident(Playbook):
             self._record_step(record, status="failed", error=failure_message(err))
             return
         self._outcome.compensated.append(target.step)
-        undoes = {"incident": self._request.incident_id, "step": target.step}
+        undoes = {"incident": request.incident_id, "step": target.step}
         self._record_step(
             record, status="undone", before=target.before, result={"undoes": undoes, **result}
         )

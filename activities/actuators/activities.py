@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import names
 from activities.actuators.http import HttpCallError
 from activities.actuators.registry import (
     ActuatorContext,
@@ -125,7 +126,7 @@ class ActuatorActivities:
         )
         return actuator, params
 
-    @activity.defn(name="steward.snapshot")
+    @activity.defn(name=names.ACTUATOR_SNAPSHOT)
     async def snapshot(self, call: ActuatorCall) -> dict[str, Any]:
         """Record the target's before-state (needs the same authorization as apply)."""
 
@@ -135,7 +136,7 @@ class ActuatorActivities:
 
         return await self._guarded(work)
 
-    @activity.defn(name="steward.apply")
+    @activity.defn(name=names.ACTUATOR_APPLY)
     async def apply(self, call: ActuatorCall) -> dict[str, Any]:
         """Apply one authorized call with the idempotency key ``<workflow id>:<step>``.
 
@@ -156,7 +157,7 @@ class ActuatorActivities:
             await asyncio.to_thread(self._records.step, applied)
         return result
 
-    @activity.defn(name="steward.undo")
+    @activity.defn(name=names.ACTUATOR_UNDO)
     async def undo(self, call: UndoCall) -> dict[str, Any]:
         """Restore a before-state, authorized by the decision of the call it reverses."""
 
@@ -170,7 +171,7 @@ class ActuatorActivities:
 
         return await self._guarded(work)
 
-    @activity.defn(name="steward.verify")
+    @activity.defn(name=names.ACTUATOR_VERIFY)
     async def verify(self, request: VerifyRequest) -> VerifyResult:
         """Poll a check until it passes or its window ends (read-only, needs no decision).
 

@@ -96,7 +96,9 @@ class VerifyProgress:
         last = self.last
         if last is None:
             raise RuntimeError("a verification answers only after a poll")
-        return VerifyResult(last.ok, last.observed, last.detail, self.attempts)
+        return VerifyResult(
+            ok=last.ok, observed=last.observed, detail=last.detail, attempts=self.attempts
+        )
 
 
 def _parse(raw: Any) -> VerifyProgress | None:

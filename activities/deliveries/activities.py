@@ -17,6 +17,7 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import names
 from activities.deliveries.store import (
     failures_since,
     first_attempt_at,
@@ -123,7 +124,7 @@ class DeliveryActivities:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    @activity.defn(name="deliveries.triage")
+    @activity.defn(name=names.DELIVERY_TRIAGE)
     def triage(self, lookup: TriageLookup) -> TriageReport:
         """Triage the latest attempt of each delivery; ids with no attempt are ``unknown``."""
         with Session(self._engine) as session:
@@ -134,7 +135,7 @@ class DeliveryActivities:
             unknown=[i for i in ids if i not in latest],
         )
 
-    @activity.defn(name="deliveries.advise")
+    @activity.defn(name=names.DELIVERY_ADVISE)
     def advise(self, lookup: AdviceLookup) -> ReplayAdvice:
         """The replay advisor over the tenant's attempts since ``lookup.since``."""
         since = _time(lookup.since, "since")
@@ -145,7 +146,10 @@ class DeliveryActivities:
             tenant=lookup.tenant,
             since=since.isoformat(),
             recommendations=[
-                ReplayRecommendation(verdict(r.attempt, r.triage), r.first_attempt_at.isoformat())
+                ReplayRecommendation(
+                    verdict=verdict(r.attempt, r.triage),
+                    first_attempt_at=r.first_attempt_at.isoformat(),
+                )
                 for r in plan.recommendations[: lookup.limit]
             ],
             total=len(plan.recommendations),
@@ -154,7 +158,7 @@ class DeliveryActivities:
             confidence_reason=plan.confidence_reason,
         )
 
-    @activity.defn(name="deliveries.detect")
+    @activity.defn(name=names.DELIVERY_DETECT)
     def detect(self, request: DetectRequest) -> DetectResult:
         """Run the burst, endpoint-spike and tenant-spike rules at ``request.now``."""
         now = _time(request.now, "now")
@@ -181,7 +185,11 @@ class DeliveryActivities:
             tenants = _tenants(attempts, f.kind, f.key, recent_start, request.max_tenants)
             findings.append(
                 WatchFinding(
-                    f.kind, f.key, float(f.score.score), tenants, _plain(f.score.explanation)
+                    kind=f.kind,
+                    key=f.key,
+                    score=float(f.score.score),
+                    tenants=tenants,
+                    explanation=_plain(f.score.explanation),
                 )
             )
         return DetectResult(

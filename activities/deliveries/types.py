@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TriageLookup:
     """Triage the latest stored attempt of each of these deliveries."""
 
     delivery_ids: list[str]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DeliveryVerdict:
     """Triage of one delivery's latest attempt.
 
@@ -51,7 +51,7 @@ class DeliveryVerdict:
     signals: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TriageReport:
     """Verdicts in the order asked, and the ids no attempt is stored for."""
 
@@ -59,7 +59,7 @@ class TriageReport:
     unknown: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class AdviceLookup:
     """Ask the replay advisor about one tenant since a moment (ISO 8601 with an offset)."""
 
@@ -68,7 +68,7 @@ class AdviceLookup:
     limit: int = 500
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ReplayRecommendation:
     """One delivery safe to replay: its latest attempt's verdict and its first attempt's time."""
 
@@ -76,7 +76,7 @@ class ReplayRecommendation:
     first_attempt_at: str
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ReplayAdvice:
     """What the advisor recommends for a tenant.
 
@@ -99,7 +99,7 @@ class ReplayAdvice:
     confidence_reason: str
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DetectRequest:
     """Run the burst and spike rules over the stored failures at ``now``.
 
@@ -118,7 +118,7 @@ class DetectRequest:
     max_tenants: int = 20
 
 
-@dataclass
+@dataclass(kw_only=True)
 class WatchFinding:
     """A burst or spike one ``delivery_watch`` run found.
 
@@ -137,7 +137,7 @@ class WatchFinding:
     explanation: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DetectResult:
     """The findings, strongest first, and the rules that lack history to judge."""
 

@@ -8,6 +8,7 @@ import httpx
 from sqlalchemy import Engine
 from temporalio import activity
 
+from activities import names
 from activities.detection.config import DetectorConfigError, configured_detector
 from activities.detection.scoring import judge_window
 from activities.detection.types import ScoreWindowRequest, WindowVerdict
@@ -22,7 +23,7 @@ class MonitorScoring:
     def __init__(self, settings: Settings, http: httpx.AsyncClient, engine: Engine) -> None:
         self._context = SourceContext(settings, http, engine)
 
-    @activity.defn(name="monitor.score_window")
+    @activity.defn(name=names.DETECTION_SCORE_WINDOW)
     async def score_window(self, request: ScoreWindowRequest) -> WindowVerdict:
         """Fetch the monitor's window and return the verdict on this run's points.
 

@@ -78,9 +78,9 @@ def _judge_series(series: SeriesPoints, detector: Mapping[str, Any], fresh_after
 
 def _no_data(window: FetchWindow, reason: str) -> WindowVerdict:
     return WindowVerdict(
-        "not_enough_data",
-        0.0,
-        False,
+        state="not_enough_data",
+        score=0.0,
+        anomalous=False,
         explanation={
             "reason": reason,
             "window": {"start": _iso(window.start), "end": _iso(window.end)},
@@ -141,9 +141,9 @@ def judge_window(
     value = chosen.series.values[chosen.index]
     explanation["value"] = value
     return WindowVerdict(
-        chosen.score.state,
-        float(chosen.score.score),
-        chosen.score.is_anomaly,
+        state=chosen.score.state,
+        score=float(chosen.score.score),
+        anomalous=chosen.score.is_anomaly,
         observed_at=_iso(timestamp),
         point_id=f"{timestamp:.3f}" + (f"/{key}" if key else ""),
         series=dict(chosen.series.labels),

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ScoreWindowRequest:
     """Fetch one monitor's window and score it.
 
@@ -30,7 +30,7 @@ class ScoreWindowRequest:
     run_started_at: float | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class WindowVerdict:
     """The verdict on a window: the reported point's score, and where it came from.
 

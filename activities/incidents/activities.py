@@ -9,6 +9,7 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
+from activities import names
 from activities.incidents.types import BadIncidentError, OpenIncident, OpenRequest, OpenResult
 
 # Well inside the heartbeat timeout the waiting workflow gives this activity.
@@ -22,7 +23,7 @@ class IncidentOpener:
         self._client = client
         self._open_incident = open_incident
 
-    @activity.defn(name="open_or_attach_incident")
+    @activity.defn(name=names.INCIDENT_OPEN_OR_ATTACH)
     async def open_or_attach(self, request: OpenRequest) -> OpenResult:
         """Open the finding's incident, or attach the evidence to the one already open.
 
@@ -38,7 +39,7 @@ class IncidentOpener:
         except BadIncidentError as exc:
             raise ApplicationError(str(exc), type="BadIncident", non_retryable=True) from exc
 
-    @activity.defn(name="incident_outcome")
+    @activity.defn(name=names.INCIDENT_AWAIT_OUTCOME)
     async def outcome(self, incident_id: str) -> dict[str, Any]:
         """Wait for an incident's run to end and return its outcome (heartbeating meanwhile).
 

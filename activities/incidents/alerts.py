@@ -14,6 +14,7 @@ import logging
 
 from temporalio import activity
 
+from activities import names
 from activities.incidents.types import IncidentAlert
 from activities.ledger.writer import LedgerWriter
 from api.ledger.store import EntryDraft
@@ -27,7 +28,7 @@ class IncidentAlerts:
     def __init__(self, ledger: LedgerWriter) -> None:
         self._ledger = ledger
 
-    @activity.defn(name="steward.alert")
+    @activity.defn(name=names.INCIDENT_ALERT)
     def alert(self, alert: IncidentAlert) -> None:
         """Log the alert and append it to the incident's ledger (once per incident and kind)."""
         logger.error("ALERT %s %s: %s", alert.kind, alert.incident_id, alert.message)

@@ -181,17 +181,17 @@ def _record(row: Incident) -> IncidentRecord:
     if window.tzinfo is None:
         window = window.replace(tzinfo=UTC)
     return IncidentRecord(
-        row.id,
-        row.service,
-        row.signal,
-        row.severity,
-        row.playbook,
-        row.mode,
-        row.status,
-        row.opened_by,
-        window.isoformat(),
-        row.summary,
-        row.outcome,
+        id=row.id,
+        service=row.service,
+        signal=row.signal,
+        severity=row.severity,
+        playbook=row.playbook,
+        mode=row.mode,
+        status=row.status,
+        opened_by=row.opened_by,
+        window_start=window.isoformat(),
+        summary=row.summary,
+        outcome=row.outcome,
     )
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.client import Client
 
+from activities import names
 from activities.incidents.sweep import describe, sweep_incidents
 from activities.incidents.types import SweepReport, SweepRequest
 from api.ledger.keys import LedgerSigner
@@ -23,7 +24,7 @@ class IncidentSweeper:
         self._engine = engine
         self._signer = signer
 
-    @activity.defn(name="steward.sweep_incidents")
+    @activity.defn(name=names.INCIDENT_SWEEP)
     async def sweep(self, request: SweepRequest) -> SweepReport:
         """Report (and with ``repair`` close) incident rows whose workflow is not running."""
         findings = await sweep_incidents(

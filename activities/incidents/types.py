@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Evidence:
     """What a detector or an alert saw: opens an incident, or is attached to the open one.
 
@@ -23,7 +23,7 @@ class Evidence:
     explanation: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class OpenRequest:
     """Open an incident for a finding, or attach the finding to the incident already open.
 
@@ -50,7 +50,7 @@ class OpenRequest:
     summary: str | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class OpenResult:
     """Which incident the finding belongs to, and whether it was opened just now."""
 

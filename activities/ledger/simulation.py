@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 from sqlalchemy import Engine
 from temporalio import activity
 
+from activities import names
 from activities.ledger.types import (
     PolicyEvaluation,
     PolicyEvaluationResult,
@@ -67,7 +68,7 @@ def evaluate(request: PolicyEvaluation, settings: Settings) -> PolicyEvaluationR
             answer = sandbox.request({"op": "decide", "inputs": request.gate_inputs})
         except PolicyError as exc:
             return PolicyEvaluationResult(error=exc.message)
-    return PolicyEvaluationResult(sha, answer["decisions"])
+    return PolicyEvaluationResult(bundle_sha256=sha, decisions=answer["decisions"])
 
 
 class SimulationActivities:
@@ -81,7 +82,7 @@ class SimulationActivities:
         # The worker's settings (sandbox limits); ``get_settings()`` for callers without.
         self._settings = settings or get_settings()
 
-    @activity.defn(name="steward.recorded_gates")
+    @activity.defn(name=names.LEDGER_READ_GATES)
     def recorded_gates(self, incident_id: str) -> list[RecordedGate]:
         """Return the incident's recorded gate decisions (with their inputs), in step order."""
         gates = []
@@ -93,17 +94,17 @@ class SimulationActivities:
                 continue  # recorded before gate inputs were kept: nothing to re-decide
             gates.append(
                 RecordedGate(
-                    entry.step or 0,
-                    payload.get("step_kind", "act"),
-                    payload["actuator"],
-                    payload.get("params") or {},
-                    payload["gate_input"],
-                    payload["decision"],
+                    step=entry.step or 0,
+                    step_kind=payload.get("step_kind", "act"),
+                    actuator=payload["actuator"],
+                    params=payload.get("params") or {},
+                    gate_input=payload["gate_input"],
+                    decision=payload["decision"],
                 )
             )
         return gates
 
-    @activity.defn(name="steward.evaluate_policy")
+    @activity.defn(name=names.LEDGER_EVALUATE_POLICY)
     def evaluate_policy(self, request: PolicyEvaluation) -> PolicyEvaluationResult:
         """Decide the inputs under the bundle built from ``request.policy_files``.
 
@@ -116,7 +117,7 @@ class SimulationActivities:
             archive_bundle(self._engine, result.bundle_sha256, files)
         return result
 
-    @activity.defn(name="steward.record_simulation")
+    @activity.defn(name=names.LEDGER_RECORD_SIMULATION)
     def record_simulation(self, rec: SimulationRecord) -> None:
         """Append the simulation's summary to the simulated incident's chain."""
         key = f"{rec.incident_id}:simulation:{rec.simulation_id}"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RecordedGate:
     """A gate decision as the ledger recorded it, with the exact input the policy saw."""
 
@@ -20,7 +20,7 @@ class RecordedGate:
     decision: dict[str, Any]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PolicyEvaluation:
     """Decide recorded gate inputs under a policy bundle given by its sources."""
 
@@ -28,7 +28,7 @@ class PolicyEvaluation:
     gate_inputs: list[dict[str, Any]]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PolicyEvaluationResult:
     """The bundle's hash and one decision (as a dict) per input, or why it could not run."""
 
@@ -37,7 +37,7 @@ class PolicyEvaluationResult:
     error: str | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SimulationRecord:
     """A what-if simulation of an incident, appended to that incident's ledger chain."""
 

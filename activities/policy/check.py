@@ -109,7 +109,9 @@ def sample_input() -> GateInput:
         target="demo",
         tier="warn",
         parameters={"replicas": 2},
-        incident=IncidentRef("check", "demo", "check", "low", "steward-check"),
+        incident=IncidentRef(
+            id="check", service="demo", signal="check", severity="low", opened_by="steward-check"
+        ),
         requester="steward-check",
         mode="simulate",
         stats=sample_stats(),

@@ -9,6 +9,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import names
 from activities.actuators.registry import (
     Actuator,
     InvalidParametersError,
@@ -58,7 +59,12 @@ class GateActivities:
     ) -> Authorization:
         return self._signer.sign(
             Authorization(
-                req.workflow_id, req.step, req.actuator, params_sha256(params), bundle, by
+                workflow_id=req.workflow_id,
+                step=req.step,
+                actuator=req.actuator,
+                params_sha256=params_sha256(params),
+                bundle_sha256=bundle,
+                approved_by=by,
             )
         )
 
@@ -106,7 +112,7 @@ class GateActivities:
         except PolicyError as exc:
             raise ApplicationError(str(exc), type="WhatIf", non_retryable=True) from exc
 
-    @activity.defn(name="steward.gate")
+    @activity.defn(name=names.POLICY_GATE)
     async def gate(self, req: GateRequest) -> GateResult:
         """Validate the call, gather facts, evaluate policy, and sign when it allows.
 
@@ -148,16 +154,16 @@ class GateActivities:
         if decision.outcome == "allow" and req.mode == "apply":
             authorization = self._authorization(req, clean, decision.bundle_sha256, [])
         return GateResult(
-            decision,
-            gate_input_to_dict(gate_input),
-            actuator.tier,
-            not actuator.irreversible,
-            clean,
-            authorization,
+            decision=decision,
+            gate_input=gate_input_to_dict(gate_input),
+            tier=actuator.tier,
+            reversible=not actuator.irreversible,
+            params=clean,
+            authorization=authorization,
             has_snapshot=type(actuator).snapshot is not Actuator.snapshot,
         )
 
-    @activity.defn(name="steward.authorize")
+    @activity.defn(name=names.POLICY_AUTHORIZE)
     async def authorize(self, req: AuthorizeRequest) -> Authorization:
         """Sign an authorization once the votes satisfy the decision's approval requirement.
 

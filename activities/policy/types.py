@@ -11,7 +11,7 @@ Outcome = Literal["allow", "approval_required", "deny"]
 TIERS: tuple[str, ...] = ("info", "warn", "critical")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class IncidentRef:
     """What the gate knows about the incident an action belongs to."""
 
@@ -22,7 +22,7 @@ class IncidentRef:
     opened_by: str
 
 
-@dataclass
+@dataclass(kw_only=True)
 class GateInput:
     """The document handed to the policy as ``input``.
 
@@ -65,7 +65,7 @@ def gate_input_from_dict(doc: dict[str, Any]) -> GateInput:
     return GateInput(**fields)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ApproverGroup:
     """One group that may approve: the first stage, or a stage escalation moves on to.
 
@@ -92,7 +92,7 @@ class ApproverGroup:
         return self.principals is None or principal in self.principals
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ApprovalRequirement:
     """Who must approve an action, how many of them, and for how long the request stays open.
 
@@ -121,7 +121,12 @@ class ApprovalRequirement:
 
     def stages(self) -> list[ApproverGroup]:
         """Return every approver group in order, the first stage included."""
-        first = ApproverGroup(self.roles, self.principals, self.teams, self.timeout_seconds)
+        first = ApproverGroup(
+            roles=self.roles,
+            principals=self.principals,
+            teams=self.teams,
+            timeout_seconds=self.timeout_seconds,
+        )
         return [first, *self.escalation]
 
     def admits_approval(
@@ -134,7 +139,7 @@ class ApprovalRequirement:
         return any(g.has_role(roles) and g.names(principal) for g in groups)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Decision:
     """The policy's answer for one gate input.
 
@@ -155,7 +160,7 @@ class Decision:
     rules: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Authorization:
     """A signed permission to run one actuator call in one workflow step.
 

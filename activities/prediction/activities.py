@@ -9,6 +9,7 @@ import httpx
 from sqlalchemy import Engine
 from temporalio import activity
 
+from activities import names
 from activities.detectors.prediction import Prediction, PredictionSettings, predict_breach
 from activities.prediction.config import ForecastConfigError, prediction_settings
 from activities.prediction.types import PredictRequest, PredictResult
@@ -35,7 +36,7 @@ class BreachPrediction:
     def __init__(self, settings: Settings, http: httpx.AsyncClient, engine: Engine) -> None:
         self._context = SourceContext(settings, http, engine)
 
-    @activity.defn(name="monitor.predict_breach")
+    @activity.defn(name=names.PREDICTION_PREDICT_BREACH)
     async def predict(self, request: PredictRequest) -> PredictResult:
         """Fetch the window and forecast it.
 
@@ -55,15 +56,18 @@ class BreachPrediction:
         )
         if not series:
             reason = "the source returned no series"
-            return PredictResult("not_enough_data", False, "none", explanation={"reason": reason})
+            return PredictResult(
+                state="not_enough_data", breach=False, model="none", explanation={"reason": reason}
+            )
         # Prophet fits are CPU work: off the worker's event loop.
         prediction, labels = await asyncio.to_thread(_worst, series, settings)
         at = prediction.breach_at
         return PredictResult(
-            prediction.state,
-            prediction.breach,
-            prediction.model,
-            datetime.fromtimestamp(at, UTC).isoformat() if at is not None else None,
-            labels,
-            prediction.explanation | {"source": request.source.get("kind"), "series": labels},
+            state=prediction.state,
+            breach=prediction.breach,
+            model=prediction.model,
+            breach_at=datetime.fromtimestamp(at, UTC).isoformat() if at is not None else None,
+            series=labels,
+            explanation=prediction.explanation
+            | {"source": request.source.get("kind"), "series": labels},
         )

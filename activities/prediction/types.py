@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PredictRequest:
     """Fetch a monitor's window and forecast it past its last point.
 
@@ -24,7 +24,7 @@ class PredictRequest:
     window_seconds: int
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PredictResult:
     """The forecast of the most threatening series of the window.
 

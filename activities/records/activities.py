@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from temporalio import activity
 
+from activities import names
 from activities.ledger.writer import LedgerWriter
 from activities.records.writer import RecordWriter
 from activities.types import ApprovalRecord, IncidentRecord, StepRecord
@@ -21,17 +22,17 @@ class RecordActivities:
     def __init__(self, engine: Engine, ledger: LedgerWriter) -> None:
         self.writer = RecordWriter(engine, ledger)
 
-    @activity.defn(name="steward.record_incident")
+    @activity.defn(name=names.RECORD_INCIDENT)
     def record_incident(self, rec: IncidentRecord) -> None:
         """Create the incident row or move it to ``rec.status``."""
         self.writer.incident(rec)
 
-    @activity.defn(name="steward.record_step")
+    @activity.defn(name=names.RECORD_STEP)
     def record_step(self, rec: StepRecord) -> None:
         """Create or update the step row for ``(incident, step, kind)``."""
         self.writer.step(rec)
 
-    @activity.defn(name="steward.record_approval")
+    @activity.defn(name=names.RECORD_APPROVAL)
     def record_approval(self, rec: ApprovalRecord) -> None:
         """Open the approval row on first sight; afterwards add new votes and the verdict.
 

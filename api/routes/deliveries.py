@@ -119,7 +119,7 @@ async def replay_recommendations(
     start = since or datetime.now(UTC) - timedelta(hours=24)
     if start.tzinfo is None:
         start = start.replace(tzinfo=UTC)  # a query string rarely carries "+00:00" intact
-    request = ReplayAdviceRequest(tenant, start.isoformat(), limit)
+    request = ReplayAdviceRequest(tenant=tenant, since=start.isoformat(), limit=limit)
     try:
         return await replay_advice(client, get_settings(), request)
     except QueryUnavailableError as exc:

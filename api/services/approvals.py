@@ -112,7 +112,11 @@ async def decide_approval(
         raise refuse(409, f"approval {approval_id} is already {approval.status}")
     handle = client.get_workflow_handle(approval.incident_id)
     vote = ApprovalDecision(
-        approval.step, principal.name, sorted(principal.roles), decision, comment
+        step=approval.step,
+        principal=principal.name,
+        roles=sorted(principal.roles),
+        decision=decision,
+        comment=comment,
     )
     wait = get_settings().vote_timeout_seconds
     try:

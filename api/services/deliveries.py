@@ -76,7 +76,9 @@ async def _run(
 
 async def triage(client: Client, settings: Settings, delivery_ids: list[str]) -> TriageReport:
     """Triage the latest attempt of each delivery."""
-    return await _run(client, settings, TRIAGE_WORKFLOW, TriageRequest(delivery_ids), TriageReport)
+    return await _run(
+        client, settings, TRIAGE_WORKFLOW, TriageRequest(delivery_ids=delivery_ids), TriageReport
+    )
 
 
 async def replay_advice(

@@ -135,15 +135,15 @@ async def open_incident(
         return existing, False
     deadline = deadline_of(body.playbook, settings)
     workflow_input = IncidentInput(
-        body.service,
-        body.signal,
-        body.severity,
-        opened_by,
-        start.isoformat(),
-        body.mode,
-        body.params,
-        body.summary,
-        [evidence] if evidence is not None else [],
+        service=body.service,
+        signal=body.signal,
+        severity=body.severity,
+        opened_by=opened_by,
+        window_start=start.isoformat(),
+        mode=body.mode,
+        params=body.params,
+        summary=body.summary,
+        evidence=[evidence] if evidence is not None else [],
         deadline_seconds=deadline,
     )
     created = True
@@ -227,6 +227,6 @@ def opener_for_findings(client: Client, engine: Engine, settings: Settings) -> O
                 )
             except (UnknownPlaybookError, InvalidParamsError, KeyError, ValidationError) as exc:
                 raise BadIncidentError(str(exc.args[0] if exc.args else exc)) from exc
-            return OpenResult(row.id, created, row.status)
+            return OpenResult(incident_id=row.id, created=created, status=row.status)
 
     return open_finding

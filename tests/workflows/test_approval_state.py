@@ -12,8 +12,15 @@ OPERATOR = ["operator"]
 def approved_by(requirement: ApprovalRequirement, *voters: str) -> PendingApproval:
     approval = PendingApproval(1, "demo.restart", requirement, "tester")
     for voter in voters:
-        assert approval.refusal(ApprovalDecision(1, voter, OPERATOR, "approve")) is None
-        approval.count(ApprovalDecision(1, voter, OPERATOR, "approve"))
+        assert (
+            approval.refusal(
+                ApprovalDecision(step=1, principal=voter, roles=OPERATOR, decision="approve")
+            )
+            is None
+        )
+        approval.count(
+            ApprovalDecision(step=1, principal=voter, roles=OPERATOR, decision="approve")
+        )
     assert approval.status == "approved"
     return approval
 
@@ -34,9 +41,14 @@ def test_a_stricter_requirement_opens_the_next_round_keeping_the_votes() -> None
     assert (bigger.status, bigger.approval_round, bigger.stage) == ("pending", 2, 0)
     assert [v.principal for v in bigger.votes] == ["pat"]
     assert bigger.approvers() == ["pat"]
-    refusal = bigger.refusal(ApprovalDecision(1, "pat", OPERATOR, "approve"))
+    refusal = bigger.refusal(
+        ApprovalDecision(step=1, principal="pat", roles=OPERATOR, decision="approve")
+    )
     assert refusal is not None and "already voted" in refusal.message
-    assert bigger.count(ApprovalDecision(1, "pia", OPERATOR, "approve")) == "approved"
+    assert (
+        bigger.count(ApprovalDecision(step=1, principal="pia", roles=OPERATOR, decision="approve"))
+        == "approved"
+    )
     assert bigger.reason == "approved by pat, pia"
 
 

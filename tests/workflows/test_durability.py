@@ -129,7 +129,9 @@ async def test_workflow_survives_a_restart_of_the_file_backed_server(
             restored = again.get_workflow_handle(handle.id, result_type=PlaybookOutcome)
             await restored.execute_update(
                 "decide",
-                ApprovalDecision(approval.step, "olivia", ["operator"], "approve"),
+                ApprovalDecision(
+                    step=approval.step, principal="olivia", roles=["operator"], decision="approve"
+                ),
                 result_type=str,
             )
             outcome = await asyncio.wait_for(restored.result(), 60)

@@ -70,7 +70,13 @@ async def test_approval_approved_applies_the_critical_action(
     assert applied_actions(demo) == []
     status = await handle.execute_update(
         "decide",
-        ApprovalDecision(approval.step, "olivia", ["operator"], "approve", "go"),
+        ApprovalDecision(
+            step=approval.step,
+            principal="olivia",
+            roles=["operator"],
+            decision="approve",
+            comment="go",
+        ),
         result_type=str,
     )
     assert status == "approved"
@@ -90,7 +96,13 @@ async def test_rejected_approval_stops(
     approval = await wait_for_approval(engine, handle.id)
     await handle.execute_update(
         "decide",
-        ApprovalDecision(approval.step, "olivia", ["operator"], "reject", "not now"),
+        ApprovalDecision(
+            step=approval.step,
+            principal="olivia",
+            roles=["operator"],
+            decision="reject",
+            comment="not now",
+        ),
         result_type=str,
     )
     outcome = await handle.result()
@@ -111,14 +123,20 @@ async def test_ineligible_approver_is_refused_by_the_validator(
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(
             "decide",
-            ApprovalDecision(approval.step, "audrey", ["auditor"], "approve"),
+            ApprovalDecision(
+                step=approval.step, principal="audrey", roles=["auditor"], decision="approve"
+            ),
             result_type=str,
         )
     assert "needs one of the roles operator" in str(refused.value.cause)
     # The refused vote left no trace in history: the approval is still pending.
     assert (await handle.query("state"))["pending_approvals"] == [approval.step]
     await handle.execute_update(
-        "decide", ApprovalDecision(approval.step, "olivia", ["operator"], "reject"), result_type=str
+        "decide",
+        ApprovalDecision(
+            step=approval.step, principal="olivia", roles=["operator"], decision="reject"
+        ),
+        result_type=str,
     )
     assert (await handle.result()).status == "rejected"
 

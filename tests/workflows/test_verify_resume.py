@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from activities import names
 from api.core.converter import DATA_CONVERTER
 from api.core.settings import Settings
 from tests.support.processes import spawn_worker
@@ -36,7 +37,7 @@ async def verify_details(handle: WorkflowHandle[Any, Any]) -> tuple[int, dict[st
     converter = DATA_CONVERTER.payload_converter
     description = await handle.describe()
     for pending in description.raw_description.pending_activities:
-        if pending.activity_type.name != "steward.verify":
+        if pending.activity_type.name != names.ACTUATOR_VERIFY:
             continue
         payloads = list(pending.heartbeat_details.payloads)
         if not payloads:
@@ -72,12 +73,12 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def verify_attempts_started(history: Any) -> list[int]:
-    """The attempt number of every started steward.verify activity task."""
+    """The attempt number of every started verify activity task."""
     scheduled = {
         e.event_id
         for e in history.events
         if e.HasField("activity_task_scheduled_event_attributes")
-        and e.activity_task_scheduled_event_attributes.activity_type.name == "steward.verify"
+        and e.activity_task_scheduled_event_attributes.activity_type.name == names.ACTUATOR_VERIFY
     }
     return [
         e.activity_task_started_event_attributes.attempt

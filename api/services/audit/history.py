@@ -17,10 +17,15 @@ from typing import Any
 from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError
 
+from activities.names import ACTUATOR_APPLY, ACTUATOR_UNDO, aliases_of
 from api.core.temporal import is_transport_failure, unreachable
 
 # Activities whose completion changed the target: each needs its ledger entry and vice versa.
-CHANGING_ACTIVITIES = {"steward.apply": "apply", "steward.undo": "undo"}
+# Histories name them by the current or (recorded before the scheme) the legacy name.
+CHANGING_ACTIVITIES = {
+    **{name: "apply" for name in aliases_of(ACTUATOR_APPLY)},
+    **{name: "undo" for name in aliases_of(ACTUATOR_UNDO)},
+}
 CLOSE_EVENTS = {
     "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
     "EVENT_TYPE_WORKFLOW_EXECUTION_FAILED",

@@ -117,7 +117,9 @@ async def run_simulation(
     simulation_id = f"{incident_id}-sim-{uuid.uuid4().hex[:8]}"
     result = await client.execute_workflow(
         SIMULATION_WORKFLOW,
-        SimulationRequest(incident_id, policy_files, playbook, incident),
+        SimulationRequest(
+            incident_id=incident_id, policy_files=policy_files, playbook=playbook, incident=incident
+        ),
         id=simulation_id,
         task_queue=settings.task_queue,
         result_type=SimulationResult,

@@ -96,7 +96,12 @@ def plan_undo(engine: Engine, verifier: LedgerVerifier, incident_id: str) -> Und
             plan.irreversible.append(label)
         elif entry["step"] not in compensated:
             plan.targets.append(
-                UndoTarget(entry["step"], payload["name"], payload["params"], payload["before"])
+                UndoTarget(
+                    step=entry["step"],
+                    actuator=payload["name"],
+                    params=payload["params"],
+                    before=payload["before"],
+                )
             )
     if not applied:
         raise UndoRefusedError(f"{incident_id} never applied an action (status {row.status})")
@@ -146,7 +151,12 @@ async def start_undo(
         params={"undoes": incident_id},
         summary=f"undo of {incident_id}",
     )
-    request = UndoRequest(incident_id, incident, plan.targets, plan.irreversible)
+    request = UndoRequest(
+        incident_id=incident_id,
+        incident=incident,
+        targets=plan.targets,
+        irreversible=plan.irreversible,
+    )
     undo_timeout = settings.incident_deadline_seconds + settings.incident_deadline_grace_seconds
     try:
         await client.start_workflow(

@@ -22,7 +22,14 @@ PARAMS = {"service": "demo", "replicas": 5}
 
 
 def authorization(signer: DecisionSigner, **changes: object) -> Authorization:
-    auth = Authorization(WORKFLOW_ID, 1, "demo.scale", params_sha256(PARAMS), "b" * 64, [])
+    auth = Authorization(
+        workflow_id=WORKFLOW_ID,
+        step=1,
+        actuator="demo.scale",
+        params_sha256=params_sha256(PARAMS),
+        bundle_sha256="b" * 64,
+        approved_by=[],
+    )
     return signer.sign(replace(auth, **changes))  # type: ignore[arg-type]
 
 
@@ -49,7 +56,11 @@ async def refused(env: ActivityEnvironment, settings: Settings, call: ActuatorCa
 async def test_apply_without_a_decision_is_refused(
     activity_env: ActivityEnvironment, settings: Settings, demo: httpx.Client
 ) -> None:
-    message = await refused(activity_env, settings, ActuatorCall(1, "demo.scale", PARAMS, None))
+    message = await refused(
+        activity_env,
+        settings,
+        ActuatorCall(step=1, actuator="demo.scale", params=PARAMS, authorization=None),
+    )
     assert "no policy decision" in message
     assert demo.get("/admin/actions").json() == []
 
@@ -69,11 +80,17 @@ async def test_forged_and_misbound_decisions_are_refused(
         ),
     }
     for expected, auth in cases.items():
-        message = await refused(activity_env, settings, ActuatorCall(1, "demo.scale", PARAMS, auth))
+        message = await refused(
+            activity_env,
+            settings,
+            ActuatorCall(step=1, actuator="demo.scale", params=PARAMS, authorization=auth),
+        )
         assert expected in message, (expected, message)
     tampered = replace(authorization(signer), approved_by=["mallory"])
     assert "signature" in await refused(
-        activity_env, settings, ActuatorCall(1, "demo.scale", PARAMS, tampered)
+        activity_env,
+        settings,
+        ActuatorCall(step=1, actuator="demo.scale", params=PARAMS, authorization=tampered),
     )
     assert demo.get("/admin/actions").json() == []
 
@@ -82,7 +99,10 @@ async def test_valid_decision_applies_once_per_idempotency_key(
     activity_env: ActivityEnvironment, settings: Settings, demo: httpx.Client
 ) -> None:
     call = ActuatorCall(
-        1, "demo.scale", PARAMS, authorization(DecisionSigner(SIGNING_KEY.encode()))
+        step=1,
+        actuator="demo.scale",
+        params=PARAMS,
+        authorization=authorization(DecisionSigner(SIGNING_KEY.encode())),
     )
     first = await apply(activity_env, settings, call)
     second = await apply(activity_env, settings, call)  # a retry of the same step
@@ -96,10 +116,22 @@ async def test_undo_of_an_irreversible_actuator_is_refused(
 ) -> None:
     params = {"service": "demo"}
     auth = DecisionSigner(SIGNING_KEY.encode()).sign(
-        Authorization(WORKFLOW_ID, 1, "demo.restart", params_sha256(params), "b" * 64, ["o"])
+        Authorization(
+            workflow_id=WORKFLOW_ID,
+            step=1,
+            actuator="demo.restart",
+            params_sha256=params_sha256(params),
+            bundle_sha256="b" * 64,
+            approved_by=["o"],
+        )
     )
     async with httpx.AsyncClient(timeout=5) as http:
         acts = ActuatorActivities(http, settings, DecisionSigner(SIGNING_KEY.encode()))
         with pytest.raises(ApplicationError) as err:
-            await activity_env.run(acts.undo, UndoCall(1, "demo.restart", params, {}, auth))
+            await activity_env.run(
+                acts.undo,
+                UndoCall(
+                    step=1, actuator="demo.restart", params=params, before={}, authorization=auth
+                ),
+            )
     assert err.value.type == "IrreversibleError"

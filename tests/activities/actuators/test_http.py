@@ -49,12 +49,23 @@ def admin_api() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 
 async def run_apply(settings: Settings, actuator: str, params: dict[str, Any]) -> dict[str, Any]:
     signer = DecisionSigner(SIGNING_KEY.encode())
-    auth = signer.sign(Authorization(WORKFLOW_ID, 3, actuator, params_sha256(params), "b" * 64, []))
+    auth = signer.sign(
+        Authorization(
+            workflow_id=WORKFLOW_ID,
+            step=3,
+            actuator=actuator,
+            params_sha256=params_sha256(params),
+            bundle_sha256="b" * 64,
+            approved_by=[],
+        )
+    )
     env = ActivityEnvironment()
     env.info = replace(env.info, workflow_id=WORKFLOW_ID)
     async with httpx.AsyncClient(timeout=5) as http:
         acts = ActuatorActivities(http, settings, signer)
-        result: dict[str, Any] = await env.run(acts.apply, ActuatorCall(3, actuator, params, auth))
+        result: dict[str, Any] = await env.run(
+            acts.apply, ActuatorCall(step=3, actuator=actuator, params=params, authorization=auth)
+        )
         return result
 
 

@@ -15,12 +15,12 @@ def test_detect_refuses_unknown_rules_and_settings(engine: Engine) -> None:
     activities = DeliveryActivities(engine)
     now = ago(seconds=0).isoformat()
     with pytest.raises(ApplicationError, match="unknown delivery rules") as bad_rule:
-        activities.detect(DetectRequest(now, rules={"bursts": {}}))
+        activities.detect(DetectRequest(now=now, rules={"bursts": {}}))
     assert bad_rule.value.non_retryable
     with pytest.raises(ApplicationError, match="unknown settings \\['ratio'\\] of rule burst"):
-        activities.detect(DetectRequest(now, rules={"burst": {"ratio": 2.0}}))
+        activities.detect(DetectRequest(now=now, rules={"burst": {"ratio": 2.0}}))
     with pytest.raises(ApplicationError, match="UTC offset"):
-        activities.detect(DetectRequest("2026-11-01T00:00:00"))
+        activities.detect(DetectRequest(now="2026-11-01T00:00:00"))
 
 
 def test_detect_honours_overrides_and_tenant(engine: Engine) -> None:
@@ -29,19 +29,19 @@ def test_detect_honours_overrides_and_tenant(engine: Engine) -> None:
     activities = DeliveryActivities(engine)
     now = ago(seconds=0).isoformat()
     # Only acme's history: 50 s of it covers no baseline at all.
-    assert activities.detect(DetectRequest(now, tenant="acme")).not_enough_data == [
+    assert activities.detect(DetectRequest(now=now, tenant="acme")).not_enough_data == [
         "burst",
         "endpoint_spike",
         "tenant_spike",
     ]
     shorter = {"burst": {"baseline_window_seconds": 600.0}}
-    found = activities.detect(DetectRequest(now, rules=shorter))
+    found = activities.detect(DetectRequest(now=now, rules=shorter))
     assert [(f.kind, f.tenants) for f in found.findings] == [("burst", ["acme"])]
     assert found.failures == 7  # read over the longest rule's reach (24 h 5 min)
 
 
 def test_triage_reports_unknown_ids_in_order(engine: Engine) -> None:
     store(engine, [attempt("k-1", TRANSIENT_503)])
-    verdicts = DeliveryActivities(engine).triage(TriageLookup(["nope", "k-1", "nope"]))
+    verdicts = DeliveryActivities(engine).triage(TriageLookup(delivery_ids=["nope", "k-1", "nope"]))
     assert [v.delivery_id for v in verdicts.verdicts] == ["k-1"]
     assert verdicts.unknown == ["nope"]

@@ -65,7 +65,9 @@ async def vote(
     handle: WorkflowHandle[Any, Any], step: int, who: str, roles: list[str], decision: str
 ) -> str:
     result: str = await handle.execute_update(
-        "decide", ApprovalDecision(step, who, roles, decision), result_type=str
+        "decide",
+        ApprovalDecision(step=step, principal=who, roles=roles, decision=decision),
+        result_type=str,
     )
     return result
 

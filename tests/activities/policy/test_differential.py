@@ -84,7 +84,14 @@ def assert_agree(doc: Any, ours: Decision, theirs: Decision) -> None:
 
 def test_a_disagreement_fails_showing_the_input() -> None:
     doc = {"gate": {"tier": "warn"}, "config": {}}
-    allow = Decision("allow", [], "", "", None, ["tier_allow"])
+    allow = Decision(
+        outcome="allow",
+        reasons=[],
+        bundle_sha256="",
+        input_sha256="",
+        approval=None,
+        rules=["tier_allow"],
+    )
     with pytest.raises(AssertionError) as caught:
         assert_agree(doc, allow, deny("", "", "rate_limit", "rate limit x"))
     assert 'input: {"config": {}, "gate": {"tier": "warn"}}' in str(caught.value)

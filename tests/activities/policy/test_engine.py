@@ -59,7 +59,10 @@ def test_critical_tier_requires_approval_from_data(policy: EmbeddedPolicyEngine)
     assert decision.outcome == "approval_required"
     assert decision.reasons == ["tier critical requires approval"]
     assert decision.approval == ApprovalRequirement(
-        2, ["operator", "sre"], 900, excluded_principals=["detector.error_rate"]
+        quorum=2,
+        roles=["operator", "sre"],
+        timeout_seconds=900,
+        excluded_principals=["detector.error_rate"],
     )
     assert decision.rules == ["tier_approval"]
 
@@ -72,7 +75,13 @@ def test_kill_switch_denies_even_info(tmp_path: Path) -> None:
         assert_deny(decision, ["kill switch: INC-42 cleanup"], ["kill_switch"])
 
 
-BAD_INCIDENT = IncidentRef("inc-1", "demo", "error_rate", None, "d")  # type: ignore[arg-type]
+BAD_INCIDENT = IncidentRef(
+    id="inc-1",
+    service="demo",
+    signal="error_rate",
+    severity=None,  # type: ignore[arg-type]
+    opened_by="d",
+)
 INVALID = ["invalid_input"]
 LIMIT = ["parameter_limit"]
 
@@ -171,7 +180,7 @@ def test_well_formed_custom_decision_is_taken_as_is(tmp_path: Path) -> None:
     document = {**NEEDS_APPROVAL, "reasons": ["r"], "rules": ["x"], "approval": APPROVAL_DOC}
     decision = custom_engine(tmp_path, f"decision := {json.dumps(document)}").evaluate(make_input())
     assert decision.outcome == "approval_required"
-    assert decision.approval == ApprovalRequirement(3, ["a", "b"], 60)
+    assert decision.approval == ApprovalRequirement(quorum=3, roles=["a", "b"], timeout_seconds=60)
     assert (decision.reasons, decision.rules) == (["r"], ["x"])
 
 

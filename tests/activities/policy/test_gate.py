@@ -46,9 +46,20 @@ def gate_for(sqlite_engine: Engine, policy_dir: Path = POLICIES) -> GateActiviti
 
 
 def request(actuator: str, params: dict[str, object], step: int = 1) -> GateRequest:
-    incident = IncidentRef("inc-1", "demo", "errors", "high", "olga")
+    incident = IncidentRef(
+        id="inc-1", service="demo", signal="errors", severity="high", opened_by="olga"
+    )
     now = utcnow().isoformat()
-    return GateRequest("inc-1", step, actuator, params, incident, "test", "apply", now)
+    return GateRequest(
+        workflow_id="inc-1",
+        step=step,
+        actuator=actuator,
+        params=params,
+        incident=incident,
+        requester="test",
+        mode="apply",
+        time=now,
+    )
 
 
 async def test_restarts_per_service_are_rate_limited(sqlite_engine: Engine) -> None:
@@ -149,18 +160,34 @@ OPERATOR = ["operator"]
 
 
 def approval_decision(requirement: ApprovalRequirement) -> Decision:
-    return Decision("approval_required", ["r"], "sha", "in", requirement, ["tier_approval"])
+    return Decision(
+        outcome="approval_required",
+        reasons=["r"],
+        bundle_sha256="sha",
+        input_sha256="in",
+        approval=requirement,
+        rules=["tier_approval"],
+    )
 
 
 @pytest.mark.parametrize(
     ("votes", "approved_by"),
     [
         (
-            [Vote("pat", ["operator"], "approve"), Vote("pia", ["operator"], "approve")],
+            [
+                Vote(principal="pat", roles=["operator"], decision="approve"),
+                Vote(principal="pia", roles=["operator"], decision="approve"),
+            ],
             ["pat", "pia"],
         ),
         # Escalated to admins: an admin's approval counts with an earlier operator's.
-        ([Vote("pat", OPERATOR, "approve"), Vote("ada", ["admin"], "approve")], ["pat", "ada"]),
+        (
+            [
+                Vote(principal="pat", roles=OPERATOR, decision="approve"),
+                Vote(principal="ada", roles=["admin"], decision="approve"),
+            ],
+            ["pat", "ada"],
+        ),
     ],
 )
 async def test_authorize_counts_eligible_approvals(
@@ -171,10 +198,15 @@ async def test_authorize_counts_eligible_approvals(
         roles=["operator"],
         principals=["pat", "pia", "olga"],
         excluded_principals=["olga"],
-        escalation=[ApproverGroup(["admin"])],
+        escalation=[ApproverGroup(roles=["admin"])],
     )
     request = AuthorizeRequest(
-        "inc-1", 1, "demo.restart", {}, approval_decision(requirement), votes
+        workflow_id="inc-1",
+        step=1,
+        actuator="demo.restart",
+        params={},
+        decision=approval_decision(requirement),
+        votes=votes,
     )
     authorization = await gate_for(sqlite_engine).authorize(request)
     assert authorization.approved_by == approved_by
@@ -184,11 +216,26 @@ async def test_authorize_counts_eligible_approvals(
     "votes",
     [
         # The opener may not approve (four-eyes), nor may anyone outside the team or roles.
-        [Vote("pat", ["operator"], "approve"), Vote("olga", ["operator"], "approve")],
-        [Vote("pat", ["operator"], "approve"), Vote("sam", ["operator"], "approve")],
-        [Vote("pat", ["operator"], "approve"), Vote("pia", ["auditor"], "approve")],
-        [Vote("pat", ["operator"], "approve"), Vote("pat", ["operator"], "approve")],
-        [Vote("pat", ["operator"], "approve"), Vote("pia", ["operator"], "reject")],
+        [
+            Vote(principal="pat", roles=["operator"], decision="approve"),
+            Vote(principal="olga", roles=["operator"], decision="approve"),
+        ],
+        [
+            Vote(principal="pat", roles=["operator"], decision="approve"),
+            Vote(principal="sam", roles=["operator"], decision="approve"),
+        ],
+        [
+            Vote(principal="pat", roles=["operator"], decision="approve"),
+            Vote(principal="pia", roles=["auditor"], decision="approve"),
+        ],
+        [
+            Vote(principal="pat", roles=["operator"], decision="approve"),
+            Vote(principal="pat", roles=["operator"], decision="approve"),
+        ],
+        [
+            Vote(principal="pat", roles=["operator"], decision="approve"),
+            Vote(principal="pia", roles=["operator"], decision="reject"),
+        ],
     ],
 )
 async def test_authorize_refuses_votes_the_requirement_does_not_admit(
@@ -201,7 +248,12 @@ async def test_authorize_refuses_votes_the_requirement_does_not_admit(
         excluded_principals=["olga"],
     )
     request = AuthorizeRequest(
-        "inc-1", 1, "demo.restart", {}, approval_decision(requirement), votes
+        workflow_id="inc-1",
+        step=1,
+        actuator="demo.restart",
+        params={},
+        decision=approval_decision(requirement),
+        votes=votes,
     )
     with pytest.raises(Exception, match="do not satisfy the policy's requirement"):
         await gate_for(sqlite_engine).authorize(request)

@@ -56,7 +56,7 @@ def limits_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None
 
 def test_the_reproducer_is_stopped_at_the_memory_limit_and_this_process_does_not_grow() -> None:
     before = rss_mib()
-    result = evaluate(PolicyEvaluation({GATE: HUGE_SET}, []), MEMORY_FIRST)
+    result = evaluate(PolicyEvaluation(policy_files={GATE: HUGE_SET}, gate_inputs=[]), MEMORY_FIRST)
     assert result.error == MEMORY_ERROR
     assert rss_mib() - before < RSS_SLACK_MIB
     # The same bundle compiled and evaluated here would have taken gigabytes.
@@ -64,7 +64,7 @@ def test_the_reproducer_is_stopped_at_the_memory_limit_and_this_process_does_not
 
 def test_the_reproducer_is_stopped_at_the_time_limit() -> None:
     slow = Settings(policy_sandbox_memory_mib=8192, policy_sandbox_seconds=1)
-    result = evaluate(PolicyEvaluation({GATE: HUGE_SET}, []), slow)
+    result = evaluate(PolicyEvaluation(policy_files={GATE: HUGE_SET}, gate_inputs=[]), slow)
     assert result.error == (
         "policy evaluation exceeded 1 s and was stopped (STEWARD_POLICY_SANDBOX_SECONDS)"
     )
@@ -73,7 +73,7 @@ def test_the_reproducer_is_stopped_at_the_time_limit() -> None:
 def test_a_bundle_within_the_limits_decides_in_the_sandbox() -> None:
     gate_input = gate_input_to_dict(sample_input())
     files = {GATE: HUGE_ON_STEP_2}
-    result = evaluate(PolicyEvaluation(files, [gate_input]), MEMORY_FIRST)
+    result = evaluate(PolicyEvaluation(policy_files=files, gate_inputs=[gate_input]), MEMORY_FIRST)
     assert result.error is None
     assert result.bundle_sha256 == bundle_sha256({GATE: HUGE_ON_STEP_2.encode()})
     (decision,) = result.decisions
@@ -83,7 +83,7 @@ def test_a_bundle_within_the_limits_decides_in_the_sandbox() -> None:
 def test_an_oversize_bundle_is_refused_before_anything_compiles() -> None:
     tight = Settings(policy_bundle_max_bytes=len(HUGE_SET) - 1, policy_sandbox_seconds=50)
     # Compiled, this bundle would be stopped at the memory limit: the size limit came first.
-    result = evaluate(PolicyEvaluation({GATE: HUGE_SET}, []), tight)
+    result = evaluate(PolicyEvaluation(policy_files={GATE: HUGE_SET}, gate_inputs=[]), tight)
     assert result.error == (
         f"the bundle is {len(HUGE_SET)} bytes, more than the limit of {len(HUGE_SET) - 1} "
         "bytes (STEWARD_POLICY_BUNDLE_MAX_BYTES)"

@@ -78,9 +78,18 @@ def gate(sqlite_engine: Engine) -> GateActivities:
 
 
 def scale_request() -> GateRequest:
-    incident = IncidentRef("inc-1", "demo", "errors", "high", "olga")
+    incident = IncidentRef(
+        id="inc-1", service="demo", signal="errors", severity="high", opened_by="olga"
+    )
     return GateRequest(
-        "inc-1", 1, "demo.scale", {"replicas": 3}, incident, "test", "apply", utcnow().isoformat()
+        workflow_id="inc-1",
+        step=1,
+        actuator="demo.scale",
+        params={"replicas": 3},
+        incident=incident,
+        requester="test",
+        mode="apply",
+        time=utcnow().isoformat(),
     )
 
 

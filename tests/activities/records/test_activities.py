@@ -36,15 +36,15 @@ def ledger_kinds(engine: Engine) -> list[tuple[str, int | None]]:
 
 def incident(status: str, outcome: dict[str, str] | None = None) -> IncidentRecord:
     return IncidentRecord(
-        "inc-r1",
-        "demo",
-        "errors",
-        "high",
-        "error_burst",
-        "apply",
-        status,
-        "tester",
-        NOW,
+        id="inc-r1",
+        service="demo",
+        signal="errors",
+        severity="high",
+        playbook="error_burst",
+        mode="apply",
+        status=status,
+        opened_by="tester",
+        window_start=NOW,
         outcome=outcome,
     )
 
@@ -53,7 +53,15 @@ def test_incident_and_step_records_are_upserts(db_engine: Engine) -> None:
     records = recorder(db_engine)
     records.record_incident(incident("running"))
     records.record_incident(incident("running"))  # a retried activity
-    step = StepRecord("inc-r1", 1, "act", "demo.scale", "gated", {"replicas": 4}, "warn")
+    step = StepRecord(
+        incident_id="inc-r1",
+        step=1,
+        kind="act",
+        name="demo.scale",
+        status="gated",
+        params={"replicas": 4},
+        tier="warn",
+    )
     records.record_step(step)
     step.status, step.result = "applied", {"replicas": 4}
     records.record_step(step)
@@ -74,37 +82,46 @@ def test_approval_records_add_each_vote_once(db_engine: Engine) -> None:
     records.record_incident(incident("awaiting_approval"))
     requirement = ApprovalRequirement(quorum=2, roles=["operator"], timeout_seconds=600)
     opened = ApprovalRecord(
-        "inc-r1",
-        1,
-        "demo.restart",
-        {"service": "demo"},
-        "critical",
-        ["tier critical"],
-        requirement,
-        "pending",
-        NOW,
+        incident_id="inc-r1",
+        step=1,
+        actuator="demo.restart",
+        params={"service": "demo"},
+        tier="critical",
+        reasons=["tier critical"],
+        requirement=requirement,
+        status="pending",
+        at=NOW,
     )
     records.record_approval(opened)
     records.record_approval(opened)
-    first = Vote("olivia", ["operator"], "approve", "ok")
+    first = Vote(principal="olivia", roles=["operator"], decision="approve", comment="ok")
     voted = ApprovalRecord(
-        "inc-r1", 1, "demo.restart", {}, "", [], requirement, "pending", NOW, [first]
+        incident_id="inc-r1",
+        step=1,
+        actuator="demo.restart",
+        params={},
+        tier="",
+        reasons=[],
+        requirement=requirement,
+        status="pending",
+        at=NOW,
+        votes=[first],
     )
     records.record_approval(voted)
     records.record_approval(voted)
-    second = Vote("oscar", ["operator"], "approve")
+    second = Vote(principal="oscar", roles=["operator"], decision="approve")
     done = ApprovalRecord(
-        "inc-r1",
-        1,
-        "demo.restart",
-        {},
-        "",
-        [],
-        requirement,
-        "approved",
-        NOW,
-        [first, second],
-        "approved by olivia, oscar",
+        incident_id="inc-r1",
+        step=1,
+        actuator="demo.restart",
+        params={},
+        tier="",
+        reasons=[],
+        requirement=requirement,
+        status="approved",
+        at=NOW,
+        votes=[first, second],
+        decided_reason="approved by olivia, oscar",
     )
     records.record_approval(done)
     with Session(db_engine) as session:
@@ -129,10 +146,23 @@ def test_records_keep_the_policy_facts(db_engine: Engine) -> None:
     records = recorder(db_engine)
     gate_input = {"incident": {"service": "demo"}, "target": "billing"}
     records.record_incident(incident("running"))
-    step = StepRecord("inc-r1", 1, "act", "demo.flag", "applied", {}, "warn", gate_input=gate_input)
+    step = StepRecord(
+        incident_id="inc-r1",
+        step=1,
+        kind="act",
+        name="demo.flag",
+        status="applied",
+        params={},
+        tier="warn",
+        gate_input=gate_input,
+    )
     records.record_step(step)
     records.record_step(step)  # a retried activity counts once
-    records.record_step(StepRecord("inc-r1", 2, "verify", "demo.p95_below", "passed"))
+    records.record_step(
+        StepRecord(
+            incident_id="inc-r1", step=2, kind="verify", name="demo.p95_below", status="passed"
+        )
+    )
     records.record_incident(incident("resolved", {"status": "resolved"}))
     records.record_incident(incident("resolved", {"status": "resolved"}))
     gather = make_facts_gatherer(db_engine)

@@ -29,10 +29,32 @@ class Outer:
 
 
 def sample_call() -> ActuatorCall:
-    authorization = Authorization("wf", 2, "demo.scale", "p" * 64, "b" * 64, ["alice"], "sig")
-    record = StepRecord("wf", 2, "act", "demo.scale", "gated", {"replicas": 8}, "warn")
+    authorization = Authorization(
+        workflow_id="wf",
+        step=2,
+        actuator="demo.scale",
+        params_sha256="p" * 64,
+        bundle_sha256="b" * 64,
+        approved_by=["alice"],
+        signature="sig",
+    )
+    record = StepRecord(
+        incident_id="wf",
+        step=2,
+        kind="act",
+        name="demo.scale",
+        status="gated",
+        params={"replicas": 8},
+        tier="warn",
+    )
     record.gate_input = {"stats": {"applied": []}}
-    return ActuatorCall(2, "demo.scale", {"replicas": 8}, authorization, record)
+    return ActuatorCall(
+        step=2,
+        actuator="demo.scale",
+        params={"replicas": 8},
+        authorization=authorization,
+        record=record,
+    )
 
 
 async def roundtrip(value: Any, hint: type, writer: DataConverter, reader: DataConverter) -> Any:
@@ -49,7 +71,13 @@ async def test_payloads_read_the_same_with_either_converter(
 ) -> None:
     call = sample_call()
     assert await roundtrip(call, ActuatorCall, writer, reader) == call
-    incident = IncidentInput("demo", "latency", "high", "high_latency", "2026-11-24T00:00:00Z")
+    incident = IncidentInput(
+        service="demo",
+        signal="latency",
+        severity="high",
+        opened_by="high_latency",
+        window_start="2026-11-24T00:00:00Z",
+    )
     assert await roundtrip(incident, IncidentInput, writer, reader) == incident
 
 

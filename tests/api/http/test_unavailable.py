@@ -208,7 +208,13 @@ async def test_a_vote_sent_again_after_its_answer_was_lost_counts_once(
         approval_id = await awaiting_approval(api, api_keys, "errors-resent")
         ident, step = approval_id.rsplit(".", 1)
         handle = temporal_env.client.get_workflow_handle(ident)
-        vote = ApprovalDecision(int(step), "operator-user", ["operator"], "approve", "first")
+        vote = ApprovalDecision(
+            step=int(step),
+            principal="operator-user",
+            roles=["operator"],
+            decision="approve",
+            comment="first",
+        )
         update_id = vote_update_id(approval_id, "operator-user", "approve")
         # The API sent this Update and lost the answer (Temporal or the API went away after
         # Temporal accepted it); the same vote sent again is the same Update.

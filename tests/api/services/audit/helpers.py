@@ -43,7 +43,13 @@ async def run_approved_error_burst(
     approval = await wait_for_approval(engine, handle.id)
     await handle.execute_update(
         "decide",
-        ApprovalDecision(approval.step, "olivia", ["operator"], "approve", "go"),
+        ApprovalDecision(
+            step=approval.step,
+            principal="olivia",
+            roles=["operator"],
+            decision="approve",
+            comment="go",
+        ),
         result_type=str,
     )
     return handle.id, await handle.result()

@@ -44,7 +44,13 @@ async def test_pack_and_card_carry_the_detectors_explanation(
     tmp_path: Path,
 ) -> None:
     demo.post("/admin/faults", json={"latency_ms": 400}).raise_for_status()
-    evidence = Evidence("monitor:latency", "p95@1", "2026-11-23T10:00:00+00:00", 0.97, EXPLANATION)
+    evidence = Evidence(
+        source="monitor:latency",
+        dedup_key="p95@1",
+        observed_at="2026-11-23T10:00:00+00:00",
+        score=0.97,
+        explanation=EXPLANATION,
+    )
     body = IncidentCreate(
         service="demo", signal="p95-evidence", severity="high", playbook="high_latency"
     )

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities import names
 from api.core.settings import Settings
 from api.services.audit.replay import replay_one
 from tests.api.services.audit.helpers import cli, run_playbook
@@ -51,9 +52,9 @@ async def test_replay_is_a_ci_gate(
     changed = await replay_one(history, {"high_latency": VerifyFirst})
     assert not changed.compatible
     assert changed.error is not None and "nondetermin" in changed.error.lower()
-    # The changed code asks for the verify where history has the scale's gate (event 6).
+    # The changed code asks for the verify where history has the scale's gate (event 10).
     assert changed.first_mismatch is not None
-    assert "MARKER_RECORDED (local activity steward.gate)" in changed.first_mismatch
+    assert f"MARKER_RECORDED (local activity {names.POLICY_GATE})" in changed.first_mismatch
 
     # A history of a workflow type this build does not register (a test-only playbook).
     other, _ = await run_playbook(temporal_env.client, settings, "test_unknown_actuator")

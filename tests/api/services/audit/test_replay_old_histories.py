@@ -17,7 +17,7 @@ from api.services.audit.replay import replay_one
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-HISTORIES = Path(__file__).parents[1] / "data" / "histories"
+HISTORIES = Path(__file__).parents[3] / "data" / "histories"
 
 
 def local_activities(raw: dict[str, object]) -> list[str]:

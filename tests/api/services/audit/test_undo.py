@@ -152,7 +152,11 @@ async def test_undo_refuses_running_never_applied_and_compensated_incidents(
     refused = await cli("undo", running.id)
     assert refused.exit_code == 1 and "still running (status awaiting_approval)" in refused.output
     await running.execute_update(
-        "decide", ApprovalDecision(approval.step, "olivia", ["operator"], "reject"), result_type=str
+        "decide",
+        ApprovalDecision(
+            step=approval.step, principal="olivia", roles=["operator"], decision="reject"
+        ),
+        result_type=str,
     )
     assert (await running.result()).status == "rejected"
     never = await cli("undo", running.id)

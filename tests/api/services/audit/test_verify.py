@@ -54,16 +54,16 @@ async def test_every_fact_once_and_verify_names_the_flipped_entry(
     # A retried record activity (same record again) finds its entries instead of adding.
     records = RecordActivities(engine, LedgerWriter(engine, ledger_signer(settings)))
     retried = StepRecord(
-        incident,
-        2,
-        "act",
-        "demo.scale",
-        "applied",
-        apply["params"],
-        "warn",
-        decision["decision"],
-        apply["before"],
-        apply["result"],
+        incident_id=incident,
+        step=2,
+        kind="act",
+        name="demo.scale",
+        status="applied",
+        params=apply["params"],
+        tier="warn",
+        decision=decision["decision"],
+        before=apply["before"],
+        result=apply["result"],
         gate_input=decision["gate_input"],
     )
     records.record_step(retried)
