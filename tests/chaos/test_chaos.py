@@ -58,20 +58,22 @@ class Workload:
         self.errors: list[str] = []
 
     def in_flight(self) -> int:
-        if not self.incidents:
+        # A snapshot: the load threads keep adding incidents while this one counts.
+        ids = list(self.incidents)
+        if not ids:
             return 0
-        marks = ",".join("?" * len(self.incidents))
+        marks = ",".join("?" * len(ids))
         rows = self.stack.query(
             f"SELECT count(*) FROM incident WHERE id IN ({marks}) AND status NOT IN "  # noqa: S608
             f"({','.join(repr(s) for s in sorted(FINAL))})",
-            *self.incidents,
+            *ids,
         )
         # An incident whose row is not written yet is in flight too.
         written = self.stack.query(
             f"SELECT count(*) FROM incident WHERE id IN ({marks})",  # noqa: S608
-            *self.incidents,
+            *ids,
         )
-        return int(rows[0][0]) + len(self.incidents) - int(written[0][0])
+        return int(rows[0][0]) + len(ids) - int(written[0][0])
 
     def open_incidents(self) -> None:
         kinds = list(KINDS)
