@@ -42,6 +42,8 @@ CONNECT_WITHIN_SECONDS = 60.0
 # workflow's sandbox (that re-import dominated worker CPU). Playbooks stay sandboxed.
 FRAMEWORK_MODULES = (
     "workflows.playbook",
+    "workflows.compensation",
+    "workflows.gating",
     "workflows.playbook_params",
     "workflows.playbook_types",
     "workflows.recording",

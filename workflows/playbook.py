@@ -34,20 +34,16 @@ with workflow.unsafe.imports_passed_through():
     from activities import names
     from activities.types import (
         ActuatorCall,
-        Authorization,
-        GateRequest,
-        GateResult,
-        IncidentRef,
         StepRecord,
-        UndoCall,
         VerifyRequest,
         VerifyResult,
     )
     from workflows.activity_names import activity_name
     from workflows.playbook_params import NoParams, PlaybookParams, describe_errors, param_errors
 
-from workflows.approval_rounds import ApprovalRounds
 from workflows.approval_state import PendingApproval
+from workflows.compensation import NON_RETRYABLE, Compensation
+from workflows.gating import PolicyGating
 from workflows.playbook_types import (
     AppliedAction,
     PlaybookStopped,
@@ -66,12 +62,10 @@ __all__ = [
     "failure_message",
 ]
 
-# Errors an actuator raises that retrying cannot fix.
-NON_RETRYABLE = ["Unauthorized", "InvalidParameters", "UnknownName", "IrreversibleError"]
 ParamsT = TypeVar("ParamsT", bound="PlaybookParams")
 
 
-class Playbook(RunGuard, ApprovalRounds):
+class Playbook(Compensation, PolicyGating, RunGuard):
     """Base class of every playbook workflow. Subclasses implement :meth:`remediate`.
 
     Subclasses may set ``params_model`` (their parameter schema, checked when the incident
@@ -82,16 +76,8 @@ class Playbook(RunGuard, ApprovalRounds):
     params_model: type[PlaybookParams] = NoParams
 
     snapshot_timeout = timedelta(seconds=30)
-    apply_timeout = timedelta(seconds=30)
-    # A killed worker is noticed after this long without a heartbeat, then the apply retries.
-    apply_heartbeat = timedelta(seconds=5)
-    # The same for a verification: its retry resumes the window from the last heartbeat.
+    # The same as an apply's heartbeat: a verification's retry resumes from the last one.
     verify_heartbeat = timedelta(seconds=5)
-    apply_retry = RetryPolicy(
-        initial_interval=timedelta(milliseconds=500),
-        maximum_attempts=5,
-        non_retryable_error_types=NON_RETRYABLE,
-    )
 
     def __init__(self) -> None:
         self._incident: IncidentInput | None = None
@@ -298,111 +284,3 @@ class Playbook(RunGuard, ApprovalRounds):
         if not result.ok:
             raise RemediationFailed(f"verification {check} failed: {result.detail}")
         return result
-
-    # ---- internals ------------------------------------------------------------------------
-    async def _gate(
-        self, step: int, actuator: str, params: dict[str, Any], incident: IncidentInput
-    ) -> GateResult:
-        ref = IncidentRef(
-            id=self._incident_id,
-            service=incident.service,
-            signal=incident.signal,
-            severity=incident.severity,
-            opened_by=incident.opened_by,
-        )
-        request = GateRequest(
-            workflow_id=self._incident_id,
-            step=step,
-            actuator=actuator,
-            params=params,
-            incident=ref,
-            requester=workflow.info().workflow_type,
-            mode=incident.mode,
-            time=workflow.now().isoformat(),
-            what_if_bundle=incident.what_if_bundle if incident.mode == "simulate" else None,
-            incident_record=self._take_opening(),
-        )
-        try:
-            return await workflow.execute_local_activity(
-                activity_name(names.POLICY_GATE),
-                request,
-                result_type=GateResult,
-                start_to_close_timeout=self.local_timeout,
-                retry_policy=RetryPolicy(
-                    maximum_attempts=3, non_retryable_error_types=NON_RETRYABLE
-                ),
-            )
-        except (ActivityError, ApplicationError) as err:
-            # An unknown actuator or bad parameters: a playbook bug, stop without acting.
-            # (A local activity's failure arrives as the ApplicationError itself.)
-            reason = failure_message(err)
-            self._record_step(
-                StepRecord(
-                    incident_id=self._incident_id,
-                    step=step,
-                    kind="act",
-                    name=actuator,
-                    status="failed",
-                    params=params,
-                ),
-                status="failed",
-                error=reason,
-            )
-            raise PlaybookStopped("failed", f"{actuator}: {reason}") from err
-
-    async def _await_approval(self, record: StepRecord, gate: GateResult) -> Authorization:
-        """Wait for the approval, then re-decide with fresh facts before the call is signed.
-
-        Raises:
-            PlaybookStopped: the approval was refused or timed out, or the re-decision denied.
-        """
-
-        async def regate() -> GateResult:
-            incident = self._require_incident()
-            return await self._gate(record.step, record.name, record.params, incident)
-
-        dispatch = await self._approve_and_redecide(record, gate, regate)
-        if dispatch.authorization is None:
-            raise PlaybookStopped(dispatch.status, dispatch.reason)
-        return dispatch.authorization
-
-    async def _compensate(self, reason: str) -> PlaybookOutcome:
-        outcome = PlaybookOutcome(status="rolled_back", reason=reason)
-        for applied in reversed(self._applied):
-            if not applied.reversible:
-                outcome.irreversible.append(f"step {applied.step} {applied.actuator}")
-                continue
-            record = StepRecord(
-                incident_id=self._incident_id,
-                step=applied.step,
-                kind="undo",
-                name=applied.actuator,
-                status="running",
-                params=applied.params,
-            )
-            try:
-                result = await workflow.execute_activity(
-                    activity_name(names.ACTUATOR_UNDO),
-                    UndoCall(
-                        step=applied.step,
-                        actuator=applied.actuator,
-                        params=applied.params,
-                        before=applied.before,
-                        authorization=applied.authorization,
-                    ),
-                    result_type=dict,
-                    start_to_close_timeout=self.apply_timeout,
-                    heartbeat_timeout=self.apply_heartbeat,
-                    retry_policy=self.apply_retry,
-                )
-            except ActivityError as err:
-                outcome.compensation_failures.append(
-                    f"step {applied.step} {applied.actuator}: {failure_message(err)}"
-                )
-                self._record_step(record, status="failed", error=failure_message(err))
-                continue
-            outcome.compensated.append(applied.step)
-            self._record_step(record, status="undone", before=applied.before, result=result)
-        if outcome.compensation_failures:
-            outcome.status = "failed"
-        return outcome
