@@ -32,7 +32,7 @@ from tests.workflows.playbooks import TEST_PLAYBOOKS
 from workers.demo_target.app import create_app as create_demo_app
 from workers.worker import build_worker
 
-pytest_plugins = ["tests.support.db"]
+pytest_plugins = ["tests.support.db", "tests.support.plugins"]
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

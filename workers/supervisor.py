@@ -16,7 +16,7 @@ the API are essential; workers, the demo target and Prometheus are not (:class:`
 
 Exit codes: 0 after Ctrl-C/SIGTERM (also when a non-essential child was given up on), 1 when a
 child never becomes ready at start or an essential child crash-loops, 2 when a preflight check
-fails (missing binary, port in use, invalid setting).
+fails (missing binary, port in use, invalid setting, a plugin that cannot be loaded).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from api.core.settings import Settings, get_settings
+from api.services.plugins import PluginError, load_plugins
 from workers.stack.preflight import (
     PreflightError,
     check_ports_free,
@@ -76,6 +77,11 @@ def preflight(settings: Settings) -> tuple[Path, PrometheusPlan]:
         PreflightError: With one line saying what to do.
     """
     temporal_bin = find_temporal_binary(configured_temporal_bin(settings))
+    try:
+        # The workers would each stop on this at start: say it once, before anything runs.
+        load_plugins(settings)
+    except PluginError as error:
+        raise PreflightError(str(error)) from error
     prometheus = plan_prometheus(settings)
     runs = prometheus.binary is not None
     check_ports_free(stack_ports(settings, prometheus.port if runs else None))

@@ -28,8 +28,9 @@ from api.core.db import get_engine
 from api.core.settings import Settings, get_settings
 from api.core.temporal import connect
 from api.services.incidents import opener_for_findings
+from api.services.plugins import PluginError, load_plugins
 from api.services.sweep_schedule import ensure_sweep_schedule
-from workflows.registry import WORKFLOWS
+from workflows.registry import registered_workflows
 from workflows.run_guard import PLAYBOOK_BUG_TYPES
 
 logger = logging.getLogger("steward.worker")
@@ -37,6 +38,8 @@ logger = logging.getLogger("steward.worker")
 # How long a starting worker waits for Temporal: a dev server restarted by ``steward up`` after
 # a crash takes a few seconds to listen again.
 CONNECT_WITHIN_SECONDS = 60.0
+# Exit status of a worker whose plugins cannot be loaded (a user error, as a bad setting).
+PLUGINS_FAILED = 2
 
 # Steward's own deterministic framework modules are imported once, not re-imported into every
 # workflow's sandbox (that re-import dominated worker CPU). Playbooks stay sandboxed.
@@ -86,6 +89,11 @@ def build_worker(
 ) -> Worker:
     """Assemble a worker with every playbook and activity.
 
+    The playbooks, actuators, checks and source kinds are found anew (entry points and
+    ``settings.plugin_modules``) and the playbooks' literal actuator and check names are
+    checked against them; ``extra_workflows`` are not checked, so that tests can exercise the
+    run-time refusal of an unknown name.
+
     Args:
         client: Connected Temporal client.
         settings: Runtime settings.
@@ -94,8 +102,12 @@ def build_worker(
         policy: Policy engine for the gate.
         task_queue: Overrides ``settings.task_queue`` (tests use one queue each).
         extra_workflows: More playbooks to register (tests, benchmarks).
+
+    Raises:
+        PluginError: A plugin cannot be loaded, clashes, or a playbook calls an unknown name.
     """
-    workflows = [*WORKFLOWS.values(), *extra_workflows]
+    load_plugins(settings)
+    workflows = [*registered_workflows().values(), *extra_workflows]
     cache_workflow_bytecode(workflows)
     return Worker(
         client,
@@ -181,9 +193,19 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
 
 
 def main() -> None:
-    """Entry point of ``python -m workers.worker``."""
+    """Entry point of ``python -m workers.worker``.
+
+    A plugin that cannot be loaded (or a playbook calling an unknown actuator) is reported in
+    one line before anything connects, and the process exits with status 2.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    asyncio.run(run(get_settings()))
+    settings = get_settings()
+    try:
+        load_plugins(settings)
+    except PluginError as error:
+        print(f"steward worker: {error}", file=sys.stderr)
+        raise SystemExit(PLUGINS_FAILED) from None
+    asyncio.run(run(settings))
 
 
 if __name__ == "__main__":

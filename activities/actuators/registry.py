@@ -1,6 +1,6 @@
 """The actuator and check registries.
 
-Engineers add an actuator by decorating a class::
+Engineers write an actuator by decorating a class::
 
     @actuator("demo.scale", tier="warn", params=ScaleParams)
     class Scale(Actuator[ScaleParams]):
@@ -8,8 +8,12 @@ Engineers add an actuator by decorating a class::
         async def apply(self, ctx, p): ...
         async def undo(self, ctx, p, before): ...
 
-An actuator without ``undo`` must say ``irreversible=True``; registration fails otherwise,
-so nobody ships an action that compensation would silently skip.
+An actuator without ``undo`` must say ``irreversible=True``; the decorator and registration
+refuse it otherwise, so nobody ships an action that compensation would silently skip.
+
+The decorator only declares; :data:`ACTUATORS` and :data:`CHECKS` hold what
+``activities.plugins`` registered from entry points and plugin modules (the shipped actuators
+included), loaded on first use.
 """
 
 from __future__ import annotations
@@ -86,6 +90,8 @@ class Actuator(ABC, Generic[P]):
     params_model: ClassVar[type[BaseModel]]
     irreversible: ClassVar[bool]
     description: ClassVar[str]
+    # The class that @actuator declared (a subclass of it inherits the attributes, not this).
+    declared_by_decorator: ClassVar[type | None] = None
 
     def target(self, settings: Settings, p: P) -> str:
         """Return the service or system this call changes (used by policy)."""
@@ -114,12 +120,15 @@ class Check(ABC, Generic[P]):
     name: ClassVar[str]
     params_model: ClassVar[type[BaseModel]]
     description: ClassVar[str]
+    # The class that @check declared.
+    declared_by_decorator: ClassVar[type | None] = None
 
     @abstractmethod
     async def run(self, ctx: ActuatorContext, p: P) -> CheckResult:
         """Observe the target once and say whether it is healthy."""
 
 
+# Filled in place by activities.plugins (importers keep a reference to these objects).
 ACTUATORS: dict[str, Actuator[Any]] = {}
 CHECKS: dict[str, Check[Any]] = {}
 
@@ -127,40 +136,53 @@ A = TypeVar("A", bound=type[Actuator[Any]])
 C = TypeVar("C", bound=type[Check[Any]])
 
 
+def refuse_without_undo(cls: type[Actuator[Any]], name: str, irreversible: bool) -> None:
+    """Refuse an actuator class that neither defines ``undo`` nor declares itself irreversible.
+
+    Raises:
+        TypeError: Naming the actuator.
+    """
+    if cls.undo is Actuator.undo and not irreversible:
+        raise TypeError(f"actuator {name} must define undo() or declare irreversible=True")
+
+
 def actuator(
     name: str, *, tier: str, params: type[BaseModel], irreversible: bool = False
 ) -> Callable[[A], A]:
-    """Register an actuator class under ``name`` with its tier and parameter schema."""
+    """Declare an actuator class: its name, tier and parameter schema.
+
+    Raises:
+        ValueError: ``tier`` is not a tier.
+        TypeError: The class has no ``undo`` and is not declared irreversible.
+    """
     if tier not in TIERS:
         raise ValueError(f"tier must be one of {', '.join(TIERS)}, not {tier!r}")
 
-    def register(cls: A) -> A:
-        has_undo = cls.undo is not Actuator.undo
-        if not has_undo and not irreversible:
-            raise TypeError(f"actuator {name} must define undo() or declare irreversible=True")
+    def declare(cls: A) -> A:
+        refuse_without_undo(cls, name, irreversible)
         cls.name, cls.tier, cls.params_model = name, tier, params
         cls.irreversible = irreversible
         cls.description = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        ACTUATORS[name] = cls()
+        cls.declared_by_decorator = cls
         return cls
 
-    return register
+    return declare
 
 
 def check(name: str, *, params: type[BaseModel]) -> Callable[[C], C]:
-    """Register a verification check class under ``name``."""
+    """Declare a verification check class under ``name``."""
 
-    def register(cls: C) -> C:
+    def declare(cls: C) -> C:
         cls.name, cls.params_model = name, params
         cls.description = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        CHECKS[name] = cls()
+        cls.declared_by_decorator = cls
         return cls
 
-    return register
+    return declare
 
 
 def _lookup(registry: dict[str, Any], kind: str, name: str) -> Any:
-    load_builtin()
+    ensure_registered()
     try:
         return registry[name]
     except KeyError:
@@ -190,14 +212,21 @@ def parse_params(model: type[BaseModel], params: dict[str, Any], name: str) -> B
         raise InvalidParametersError(f"invalid parameters for {name}: {problems}") from None
 
 
-def load_builtin() -> None:
-    """Import the built-in actuator and check modules so they register themselves."""
-    from activities.actuators import demo, http, notify, webhooks  # noqa: F401
+def ensure_registered() -> None:
+    """Load the actuators, checks and sources (``activities.plugins``) unless already loaded.
+
+    Raises:
+        PluginError: A plugin cannot be loaded.
+    """
+    # Imported here: activities.plugins imports this module to fill its registries.
+    from activities.plugins import ensure_extensions
+
+    ensure_extensions()
 
 
 def describe_actuators() -> list[dict[str, Any]]:
     """Return a catalogue of registered actuators (name, tier, reversibility, JSON schema)."""
-    load_builtin()
+    ensure_registered()
     return [
         {
             "name": a.name,

@@ -14,7 +14,6 @@ from activities.sources.base import (
 from activities.sources.registry import (
     SOURCES,
     fetch_window,
-    register_source,
     source_kind,
     validate_source,
 )
@@ -28,7 +27,6 @@ __all__ = [
     "SourceError",
     "SourceKind",
     "fetch_window",
-    "register_source",
     "source_kind",
     "validate_source",
 ]

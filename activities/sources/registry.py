@@ -1,7 +1,9 @@
 """Source kinds by name: what a monitor's ``source.kind`` may be.
 
-Add a kind with ``register_source(SourceKind(name, validate, fetch))`` from the module that
-defines it (and import that module here so that both the API and the worker know it).
+A kind is a ``SourceKind(name, validate, fetch)`` declared like any extension (the shipped
+``prometheus`` and ``events`` included): an entry point in the group ``steward.sources`` named
+after the kind, whose value is the ``SourceKind``, or listed in ``STEWARD_SOURCES`` of a plugin
+module. ``activities.plugins`` loads them into :data:`SOURCES` on first use.
 """
 
 from __future__ import annotations
@@ -16,26 +18,9 @@ from activities.sources.base import (
     SourceContext,
     SourceKind,
 )
-from activities.sources.events import EVENTS
-from activities.sources.prometheus import PROMETHEUS
 
+# Filled in place by activities.plugins (importers keep a reference to this object).
 SOURCES: dict[str, SourceKind] = {}
-
-
-def register_source(kind: SourceKind) -> SourceKind:
-    """Make ``kind`` available to monitors under ``kind.name``.
-
-    Raises:
-        ValueError: When another kind already has that name.
-    """
-    if kind.name in SOURCES and SOURCES[kind.name] is not kind:
-        raise ValueError(f"source kind {kind.name!r} is already registered")
-    SOURCES[kind.name] = kind
-    return kind
-
-
-for _kind in (PROMETHEUS, EVENTS):
-    register_source(_kind)
 
 
 def source_kind(config: Mapping[str, Any]) -> SourceKind:
@@ -44,6 +29,10 @@ def source_kind(config: Mapping[str, Any]) -> SourceKind:
     Raises:
         SourceConfigError: Naming ``kind`` and listing the known kinds.
     """
+    # Imported here: activities.plugins imports this module to fill SOURCES.
+    from activities.plugins import ensure_extensions
+
+    ensure_extensions()
     name = config.get("kind")
     if name not in SOURCES:
         known = ", ".join(sorted(SOURCES))

@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli import audit, detect, keys, monitor, operator, policy, retention, slack
+from api.cli import audit, detect, keys, monitor, operator, plugins, policy, retention, slack
 from api.cli import demo as demo_module
 from api.cli.bootstrap import ensure_admin_key
 
@@ -32,6 +32,7 @@ app.add_typer(detect.app, name="detect")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(retention.app, name="retention")
 operator.register(app)
+plugins.register(app)
 audit.register(app, keys.app)
 
 

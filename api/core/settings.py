@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -116,6 +117,9 @@ class Settings(BaseSettings):
             start per ``simulation_quota_seconds``, counted in the app database so the quota
             holds across API processes.
         simulation_quota_seconds: The quota's interval.
+        plugin_modules: Importable modules that declare playbooks, actuators, checks and
+            source kinds (``STEWARD_PLAYBOOKS`` etc.) for code that is not packaged with entry
+            points; a comma-separated or JSON list.
     """
 
     model_config = SettingsConfigDict(env_prefix="STEWARD_", env_file=".env", extra="ignore")
@@ -186,6 +190,18 @@ class Settings(BaseSettings):
     policy_data_max_bytes: int = Field(default=512_000, ge=1)
     simulation_quota: int = Field(default=30, ge=1)
     simulation_quota_seconds: int = Field(default=3600, ge=1)
+    plugin_modules: Annotated[tuple[str, ...], NoDecode] = ()
+
+    @field_validator("plugin_modules", mode="before")
+    @classmethod
+    def _module_list(cls, value: object) -> object:
+        """Accept ``a.b,c.d`` or ``["a.b", "c.d"]`` from the environment."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return tuple(part.strip() for part in text.split(",") if part.strip())
 
     @property
     def slack_enabled(self) -> bool:

@@ -15,8 +15,8 @@ from api.core.permissions import Permission
 from api.core.settings import get_settings
 from api.http.deps import allow, get_client, public
 from api.services.incidents import deadline_of
+from api.services.plugins import playbooks
 from api.services.workers_health import workers_polling
-from workflows.playbooks import PLAYBOOKS
 
 # /healthz answers quickly whatever Temporal does: readiness probes wait on it.
 TEMPORAL_CHECK_SECONDS = 1.5
@@ -92,5 +92,5 @@ def list_playbooks() -> list[PlaybookOut]:
             params_schema=cls.params_model.model_json_schema(),
             deadline_seconds=deadline_of(name, settings),
         )
-        for name, cls in sorted(PLAYBOOKS.items())
+        for name, cls in sorted(playbooks().items())
     ]

@@ -20,8 +20,8 @@ from activities.records.incident_rows import insert_evidence, insert_opened_inci
 from api.core.settings import Settings
 from api.models import Incident
 from api.schemas.incidents import IncidentCreate
+from api.services.plugins import playbooks
 from workflows.playbook_params import describe_errors, param_errors
-from workflows.playbooks import PLAYBOOKS
 from workflows.types import Evidence, IncidentInput
 
 
@@ -48,14 +48,14 @@ def check_params(playbook: str, params: dict[str, Any]) -> None:
         InvalidParamsError: Naming each bad field.
     """
     try:
-        PLAYBOOKS[playbook].params_model.model_validate(params)
+        playbooks()[playbook].params_model.model_validate(params)
     except ValidationError as exc:
         raise InvalidParamsError(playbook, param_errors(exc)) from None
 
 
 def deadline_of(playbook: str, settings: Settings) -> float:
     """Seconds an incident's run may take: the playbook's own deadline, else the setting."""
-    return PLAYBOOKS[playbook].deadline_seconds or settings.incident_deadline_seconds
+    return playbooks()[playbook].deadline_seconds or settings.incident_deadline_seconds
 
 
 def window_start(now: datetime, window_seconds: int) -> datetime:
@@ -80,9 +80,10 @@ def known_playbook(name: str) -> str:
     Raises:
         UnknownPlaybookError: naming the known playbooks.
     """
-    if name not in PLAYBOOKS:
+    known = playbooks()
+    if name not in known:
         raise UnknownPlaybookError(
-            f"unknown playbook {name!r}; known playbooks: {', '.join(sorted(PLAYBOOKS))}"
+            f"unknown playbook {name!r}; known playbooks: {', '.join(sorted(known))}"
         )
     return name
 

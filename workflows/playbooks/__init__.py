@@ -1,14 +1,4 @@
-"""The shipped playbooks, by the name incidents use to pick one."""
+"""The shipped playbooks. They register through entry points (pyproject.toml) like any plugin's.
 
-from workflows.playbook import Playbook
-from workflows.playbooks.error_burst import ErrorBurst
-from workflows.playbooks.high_latency import HighLatency
-from workflows.playbooks.webhook_failures import WebhookFailures
-
-PLAYBOOKS: dict[str, type[Playbook]] = {
-    "high_latency": HighLatency,
-    "error_burst": ErrorBurst,
-    "webhook_failures": WebhookFailures,
-}
-
-__all__ = ["PLAYBOOKS", "ErrorBurst", "HighLatency", "WebhookFailures"]
+The playbooks in use, by name, are ``workflows.plugins.PLAYBOOKS``.
+"""

@@ -22,7 +22,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from api.core.converter import DATA_CONVERTER
 from api.services.audit.history import fetch_history
-from workflows.registry import WORKFLOWS
+from api.services.plugins import playbooks
+from workflows.registry import registered_workflows
 
 # The worker passes these deterministic framework modules through its sandbox; replay must
 # run the code the same way (kept in step with ``workers.worker.FRAMEWORK_MODULES``).
@@ -41,8 +42,13 @@ _TASK_COMPLETED = EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
 
 
 def known_workflows() -> dict[str, type]:
-    """Every workflow this build registers on its workers, by workflow type."""
-    return dict(WORKFLOWS)
+    """Every workflow this build registers on its workers, by workflow type.
+
+    The same registry as the worker's: Steward's workflows and the playbooks found through
+    entry points and ``STEWARD_PLUGIN_MODULES`` (loaded with the settings on first use).
+    """
+    playbooks()
+    return registered_workflows()
 
 
 @dataclass

@@ -115,7 +115,7 @@ async def test_http_request_unexpected_5xx_is_retryable(
 async def test_invalid_parameters_name_the_field(settings: Settings) -> None:
     with pytest.raises(ApplicationError) as err:
         await run_apply(settings, "http.request", {"method": "BREW", "url": "not a url"})
-    assert err.value.type == "InvalidParameters"
+    assert err.value.type == "InvalidParameters" and err.value.non_retryable
     assert "method" in str(err.value) and "url" in str(err.value)
 
 
