@@ -22,7 +22,7 @@ from activities.actuators.registry import ACTUATORS, CHECKS, Actuator, Check, re
 from activities.sources.base import SourceKind
 from activities.sources.registry import SOURCES
 from api.core.settings import get_settings
-from workflows.plugin_types import (
+from workflows.plugin_discovery import (
     Found,
     PluginError,
     PluginItem,

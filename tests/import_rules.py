@@ -6,6 +6,9 @@ lowest first:
 - contract modules (``types``/``*_types`` modules and ``activities.names``): the types and names
   that cross the Temporal boundary. Every layer may import them; they import only the standard
   library, ``temporalio`` and each other.
+- shared helpers (``SHARED_HELPERS``): standard-library-only code that both ``workflows`` and
+  ``activities`` need (finding extensions). Every layer may import them; they import only the
+  standard library.
 - ``api`` floors: ``core`` < ``models`` (and ``migrations``) < ``ledger`` < ``schemas`` <
   ``services`` < ``http`` < ``slack`` < ``routes`` and ``cli`` < ``main``. A floor imports its
   own floor and those below it, never one above.
@@ -47,6 +50,7 @@ WORKFLOW_USERS = ("api.services", "api.http", "api.slack", "api.routes", "api.cl
 ACTIVITY_LIBRARY_USERS = ("api.services", "api.cli")
 ACTIVITIES_MAY_USE = ("api.core", "api.models", "api.ledger")
 CONTRACT_THIRD_PARTY = ("temporalio",)
+SHARED_HELPERS = frozenset({"workflows.plugin_discovery"})
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,13 @@ def forbidden(edge: ImportEdge, *, activity_modules: frozenset[str]) -> str | No
         activity_modules: Modules that define an activity (``@activity.defn``).
     """
     src, dst = edge.importer, edge.imported
+    if src in SHARED_HELPERS:
+        top = dst.split(".", 1)[0]
+        if is_first_party(dst) or top not in sys.stdlib_module_names:
+            return "a shared helper imports only the standard library"
+        return None
+    if dst in SHARED_HELPERS:
+        return None
     if is_contract(src):
         top = dst.split(".", 1)[0]
         if is_first_party(dst) and not is_contract(dst):

@@ -66,6 +66,9 @@ def test_the_activity_modules_are_found() -> None:
         # Contract modules hold only stdlib types.
         ("workflows.types", "workflows.playbook"),
         ("activities.types", "pydantic"),
+        # A shared helper stays standard-library only.
+        ("workflows.plugin_discovery", "workflows.playbook"),
+        ("workflows.plugin_discovery", "pydantic"),
     ],
 )
 def test_a_back_up_arrow_is_refused(importer: str, imported: str) -> None:
@@ -87,6 +90,7 @@ def test_a_back_up_arrow_is_refused(importer: str, imported: str) -> None:
         ("workers.worker", "api.services.incidents"),
         ("bench.worker", "workers.worker"),
         ("api.routes.slack", "api.slack.actions"),
+        ("activities.plugins", "workflows.plugin_discovery"),
     ],
 )
 def test_a_downward_arrow_is_allowed(importer: str, imported: str) -> None:

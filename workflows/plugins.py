@@ -4,7 +4,7 @@ Every playbook, the shipped ones included, is declared the same way: an entry po
 group ``steward.playbooks``, named after the playbook's workflow type, whose value is the
 playbook class (``high_latency = "workflows.playbooks.high_latency:HighLatency"``), or a class
 listed in ``STEWARD_PLAYBOOKS`` of a module named in ``STEWARD_PLUGIN_MODULES``. Plugin code is
-imported by name (``workflows.plugin_types``), never statically from here.
+imported by name (``workflows.plugin_discovery``), never statically from here.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Collection, Sequence
 from temporalio import workflow
 
 from workflows.playbook import Playbook
-from workflows.plugin_types import (
+from workflows.plugin_discovery import (
     Found,
     PluginError,
     PluginItem,

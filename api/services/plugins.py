@@ -12,7 +12,7 @@ from activities.plugins import load_extensions
 from api.core.settings import Settings, get_settings
 from workflows.playbook import Playbook
 from workflows.playbook_calls import unknown_calls
-from workflows.plugin_types import PluginError, PluginItem
+from workflows.plugin_discovery import PluginError, PluginItem
 from workflows.plugins import PLAYBOOK_ITEMS, PLAYBOOKS, loaded_with
 from workflows.registry import load_workflows
 

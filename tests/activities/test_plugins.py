@@ -11,7 +11,7 @@ from activities.sources.registry import SOURCES, source_kind
 from api.core.settings import Settings
 from tests.activities.actuators.test_http import run_apply
 from tests.support.plugins import GOOD_ENTRY_POINTS, PluginWorld
-from workflows.plugin_types import PluginError, PluginItem
+from workflows.plugin_discovery import PluginError, PluginItem
 
 
 def test_a_plugin_distribution_registers_beside_the_shipped_items(

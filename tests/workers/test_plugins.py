@@ -16,7 +16,7 @@ from api.core.settings import Settings
 from tests.support.plugins import GOOD_ENTRY_POINTS, PluginWorld
 from tests.support.stack import PYTHON, run_supervisor, stack_env
 from workers.worker import build_worker
-from workflows.plugin_types import PluginError
+from workflows.plugin_discovery import PluginError
 
 
 @pytest.mark.asyncio(loop_scope="session")

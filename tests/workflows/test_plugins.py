@@ -21,7 +21,7 @@ from tests.workflows.helpers import incident_input, start, steps
 from tests.workflows.playbooks import UnknownActuator
 from workers.worker import build_worker
 from workflows.playbook_calls import NamedCall, named_calls, unknown_calls
-from workflows.plugin_types import PluginError, PluginItem
+from workflows.plugin_discovery import PluginError, PluginItem
 from workflows.plugins import PLAYBOOK_ITEMS, PLAYBOOKS, load_playbooks
 from workflows.registry import SYSTEM_WORKFLOWS, load_workflows
 

@@ -1,8 +1,9 @@
 """Finding Steward's extensions: entry points and plugin modules, for every kind alike.
 
 Playbooks are found by ``workflows.plugins``; actuators, checks and source kinds by
-``activities.plugins``. Both use this module, which imports only the standard library (it is a
-contract module, importable by every layer) and imports plugin code dynamically, by name.
+``activities.plugins``. Both use this module, which imports only the standard library and
+imports plugin code dynamically, by name: the import rules name it as the one shared helper
+every layer may import (``tests/import_rules.py``, ``SHARED_HELPERS``).
 
 Two ways in, both for the shipped extensions and everybody else's:
 
