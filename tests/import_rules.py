@@ -19,6 +19,8 @@ lowest first:
   (detectors, policy bundle checks), never a module that defines an activity.
 - ``workers``: process entry points; may import everything, and nothing imports them.
 - ``bench``: may import the product and ``workers``, never ``tests``.
+- packs (``packs/<name>/steward_<name>``, shipped extensions with their own ``pyproject.toml``):
+  built only on the public extension API (``PACK_PUBLIC_API``) and contract modules.
 """
 
 from __future__ import annotations
@@ -30,7 +32,16 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PRODUCT_PACKAGES = ("api", "activities", "workflows", "workers", "bench")
-FIRST_PARTY = (*PRODUCT_PACKAGES, "tests")
+PACK_PACKAGES = tuple(sorted(p.name for p in REPO.glob("packs/*/steward_*") if p.is_dir()))
+FIRST_PARTY = (*PRODUCT_PACKAGES, *PACK_PACKAGES, "tests")
+# What a pack may use of Steward: the extension API that docs/playbooks.md documents.
+PACK_PUBLIC_API = (
+    "activities.actuators.registry",
+    "activities.sources.base",
+    "workflows.playbook",
+    "workflows.playbook_params",
+    "workflows.types",
+)
 
 API_FLOORS: dict[str, int] = {
     "api.core": 0,
@@ -82,8 +93,9 @@ def api_floor(module: str) -> tuple[str, int] | None:
 
 
 def is_first_party(module: str) -> bool:
-    """Return whether ``module`` belongs to this repository."""
-    return module.split(".", 1)[0] in FIRST_PARTY
+    """Return whether ``module`` belongs to this repository (a pack's package included)."""
+    top = module.split(".", 1)[0]
+    return top in FIRST_PARTY or top.startswith("steward_")
 
 
 def forbidden(edge: ImportEdge, *, activity_modules: frozenset[str]) -> str | None:
@@ -94,6 +106,8 @@ def forbidden(edge: ImportEdge, *, activity_modules: frozenset[str]) -> str | No
         activity_modules: Modules that define an activity (``@activity.defn``).
     """
     src, dst = edge.importer, edge.imported
+    if src.startswith("steward_"):
+        return _pack_rule(src, dst)
     if src in SHARED_HELPERS:
         top = dst.split(".", 1)[0]
         if is_first_party(dst) or top not in sys.stdlib_module_names:
@@ -128,6 +142,15 @@ def forbidden(edge: ImportEdge, *, activity_modules: frozenset[str]) -> str | No
     return _api_rule(src, dst, activity_modules)
 
 
+def _pack_rule(src: str, dst: str) -> str | None:
+    pack = src.split(".", 1)[0]
+    if not is_first_party(dst) or is_contract(dst) or within(dst, pack):
+        return None
+    if any(within(dst, api) for api in PACK_PUBLIC_API):
+        return None
+    return f"a pack is built only on the public extension API, not {dst}"
+
+
 def _api_rule(src: str, dst: str, activity_modules: frozenset[str]) -> str | None:
     source = api_floor(src)
     if source is None:
@@ -156,8 +179,10 @@ def _api_rule(src: str, dst: str, activity_modules: frozenset[str]) -> str | Non
 
 
 def module_name(path: Path) -> str:
-    """Return the dotted module name of a file under the repository."""
+    """Return the dotted module name of a file under the repository (or of a pack's package)."""
     parts = list(path.relative_to(REPO).with_suffix("").parts)
+    if parts[0] == "packs":
+        parts = parts[2:]
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
@@ -208,10 +233,9 @@ def defines_activity(path: Path) -> bool:
 
 
 def product_files() -> list[Path]:
-    """Every Python file of the product packages (not tests)."""
+    """Every Python file of the product packages and of the packs' packages (not tests)."""
+    roots = [REPO / package for package in PRODUCT_PACKAGES]
+    roots += [path for path in REPO.glob("packs/*/steward_*") if path.is_dir()]
     return sorted(
-        path
-        for package in PRODUCT_PACKAGES
-        for path in (REPO / package).rglob("*.py")
-        if "versions" not in path.parts
+        path for root in roots for path in root.rglob("*.py") if "versions" not in path.parts
     )

@@ -69,6 +69,10 @@ def test_the_activity_modules_are_found() -> None:
         # A shared helper stays standard-library only.
         ("workflows.plugin_discovery", "workflows.playbook"),
         ("workflows.plugin_discovery", "pydantic"),
+        # A pack is built on the public extension API only.
+        ("steward_demo.actions", "activities.actuators.activities"),
+        ("steward_demo.actions", "api.core.settings"),
+        ("steward_demo.actions", "steward_other.actions"),
     ],
 )
 def test_a_back_up_arrow_is_refused(importer: str, imported: str) -> None:
@@ -91,6 +95,10 @@ def test_a_back_up_arrow_is_refused(importer: str, imported: str) -> None:
         ("bench.worker", "workers.worker"),
         ("api.routes.slack", "api.slack.actions"),
         ("activities.plugins", "workflows.plugin_discovery"),
+        ("steward_demo.actions", "activities.actuators.registry"),
+        ("steward_demo.playbooks", "workflows.playbook"),
+        ("steward_demo.playbooks", "steward_demo.actions"),
+        ("steward_demo.actions", "asyncssh"),
     ],
 )
 def test_a_downward_arrow_is_allowed(importer: str, imported: str) -> None:
