@@ -31,7 +31,8 @@ def test_plugin_playbooks_load_beside_the_shipped_ones(plugin_world: PluginWorld
     dist = plugin_world.distribution(package, GOOD_ENTRY_POINTS)
     workflows = load_workflows(())
     assert PLAYBOOKS["extra_note"].__module__ == f"{package}.playbook"
-    assert {"high_latency", "error_burst", "webhook_failures", "extra_note"} == set(PLAYBOOKS)
+    # Installed packs may add playbooks of their own.
+    assert {"high_latency", "error_burst", "webhook_failures", "extra_note"} <= set(PLAYBOOKS)
     assert set(workflows) == set(PLAYBOOKS) | set(SYSTEM_WORKFLOWS)
     assert (
         PluginItem(
