@@ -18,8 +18,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps --ignore-requires-python $(OPA_BINDINGS)
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-dev: pyproject.toml packs/postgres/pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e packs/postgres
 	$(BIN)/pip install --quiet --no-deps --ignore-requires-python $(OPA_BINDINGS)
 	touch $(VENV)/.installed $@
 

@@ -76,6 +76,7 @@ async def test_each_playbook_shows_its_params_schema_and_deadline(
         found = await api.get("/api/v1/playbooks", headers={"X-API-Key": api_keys["auditor"]})
     assert found.status_code == 200, found.text
     playbooks = {p["name"]: p for p in found.json()}
+    # Installed packs (packs/*) add their playbooks beside Steward's own.
     assert {"error_burst", "high_latency", "webhook_failures"} <= set(playbooks)
     latency = playbooks["high_latency"]
     assert latency["deadline_seconds"] == 6 * 3600
