@@ -14,11 +14,9 @@ from activities.actuators.registry import (
     actuator,
     check,
 )
-from steward_ssh.catalog import NAME_PATTERN, Host, load_catalog
+from steward_ssh.catalog import Host, load_catalog
+from steward_ssh.names import NAME_PATTERN, UNIT_PATTERN
 from steward_ssh.remote import RemoteCommandError, run_remote
-
-# systemd unit names: letters, digits and ":-_.\@", never a leading "-" (read as an option).
-UNIT_PATTERN = r"^[A-Za-z0-9:_.@\\][A-Za-z0-9:_.@\\-]{0,254}$"
 
 
 class HostParams(BaseModel):

@@ -31,9 +31,6 @@ from activities.actuators.registry import InvalidParametersError
 
 CATALOG_ENV = "STEWARD_SSH_CATALOG"
 
-# Catalog names appear in params and policy targets: keep them plain.
-NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,100}$"
-
 
 class CatalogError(RuntimeError):
     """The catalog file is missing, unreadable or malformed."""

@@ -40,7 +40,10 @@ case "$verb" in
     if [ -e "$units/$unit.broken" ]; then
       echo "Job for $unit failed." >&2; exit 1
     fi
-    echo active > "$units/$unit"; echo "$verb" >> "$units/$unit.log" ;;
+    state=active
+    # A unit with a <unit>.dies file crashes right after a restart.
+    if [ "$verb" = restart ] && [ -e "$units/$unit.dies" ]; then state=failed; fi
+    echo "$state" > "$units/$unit"; echo "$verb" >> "$units/$unit.log" ;;
   stop)
     echo inactive > "$units/$unit"; echo "$verb" >> "$units/$unit.log" ;;
   *)

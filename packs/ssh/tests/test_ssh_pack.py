@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import asyncssh
-import httpx
 import pytest
-import pytest_asyncio
-from ssh_world import SshWorld, known_hosts_line, require_sshd, running_sshd, write_key
+from ssh_world import SshWorld, known_hosts_line, write_key
 from steward_ssh.catalog import CATALOG_ENV, CatalogError
 from steward_ssh.remote import RemoteCommandError
 
@@ -22,32 +19,6 @@ from activities.actuators.registry import (
     get_check,
     parse_params,
 )
-from api.core.settings import Settings
-
-COMMANDS = """
-[commands.hello]
-argv = ["sh", "-c", "echo ran >> \\"$0\\"; echo hello $1", "{marker}", "it's quoted; $HOME"]
-
-[commands.broken]
-argv = ["sh", "-c", "echo bad disk >&2; exit 7"]
-"""
-
-
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SshWorld]:
-    """A running sshd and a catalog naming it ``box``, set as the worker's catalog."""
-    require_sshd()
-    with running_sshd(tmp_path / "ssh") as running:
-        commands = COMMANDS.replace("{marker}", str(tmp_path / "marker"))
-        monkeypatch.setenv(CATALOG_ENV, str(running.catalog(commands=commands)))
-        yield running
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def ctx() -> AsyncIterator[ActuatorContext]:
-    """A real actuator context, as the worker builds it."""
-    async with httpx.AsyncClient(timeout=10) as http:
-        yield ActuatorContext(http, Settings(), "inc-ssh:1")
 
 
 async def act(ctx: ActuatorContext, name: str, **params: Any) -> tuple[dict[str, Any], Any, Any]:
