@@ -18,9 +18,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps --ignore-requires-python $(OPA_BINDINGS)
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml packs/postgres/pyproject.toml | $(BIN)/python
+$(VENV)/.installed-dev: pyproject.toml packs/postgres/pyproject.toml packs/ssh/pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	$(BIN)/pip install --quiet -e packs/postgres
+	$(BIN)/pip install --quiet -e packs/ssh
 	$(BIN)/pip install --quiet --no-deps --ignore-requires-python $(OPA_BINDINGS)
 	touch $(VENV)/.installed $@
 
@@ -51,7 +52,15 @@ $(E2E_TOOLS):
 	|| (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
 		--no-install-recommends prometheus prometheus-alertmanager)
 
-unit: $(VENV)/.installed-dev | $(E2E_TOOLS)
+# The real OpenSSH server for the SSH pack's tests (packs/ssh), from Debian's package.
+SSH_TOOLS := /usr/sbin/sshd
+
+$(SSH_TOOLS):
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server \
+	|| (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+		--no-install-recommends openssh-server)
+
+unit: $(VENV)/.installed-dev | $(E2E_TOOLS) $(SSH_TOOLS)
 	$(BIN)/pytest
 
 # SIGKILL of workers, Temporal, the API and the demo target under a real stack, mid-flight
