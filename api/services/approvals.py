@@ -105,10 +105,12 @@ async def decide_approval(
         ledger_refused_approval(session, refused)
         return DecisionRefusedError(code, reason)
 
-    if approval.status != "pending":
-        if _already_counted(session, approval_id, principal.name, decision):
-            # The same vote sent again after its answer was lost: counted once, answered alike.
-            return approval, approval.status
+    # The same vote sent again after its answer was lost. The worker may have counted and
+    # recorded it while Temporal lost the task that carried it (a server killed mid-task), so
+    # the row alone does not prove the workflow has it: the same Update goes again. Temporal
+    # answers it from its own record when it has one; otherwise the workflow counts it now.
+    resent = approval.status != "pending"
+    if resent and not _already_counted(session, approval_id, principal.name, decision):
         raise refuse(409, f"approval {approval_id} is already {approval.status}")
     handle = client.get_workflow_handle(approval.incident_id)
     vote = ApprovalDecision(
@@ -133,6 +135,8 @@ async def decide_approval(
     except TimeoutError as exc:
         raise NoWorkerAnsweredError(client_address(client), wait) from exc
     except WorkflowUpdateFailedError as exc:
+        if resent:
+            return approval, approval.status  # counted once already; answered alike
         cause = exc.cause
         if isinstance(cause, ApplicationError):
             raise refuse(REFUSAL_STATUS.get(cause.type or "", 403), cause.message) from exc
@@ -145,6 +149,8 @@ async def decide_approval(
         raise unreachable(client, exc) from exc
     except RPCError as exc:
         if exc.status in RUN_GONE:
+            if resent:
+                return approval, approval.status  # counted, and the run has ended since
             # The workflow finished (e.g. timed out) between our read and the update.
             raise refuse(409, f"the incident is no longer running: {exc}") from exc
         if is_transport_failure(exc):

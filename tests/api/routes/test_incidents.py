@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api.models import RefusedApproval
+from api.models import Approval, ApprovalVote, RefusedApproval
 from tests.support.incidents import body, wait_status
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -143,3 +143,54 @@ async def test_simulate_mode_returns_the_plan_and_applies_nothing(
     assert answer["status"] == "resolved" and answer["mode"] == "simulate"
     assert [(p["actuator"], p["params"]["replicas"]) for p in answer["plan"]] == [("demo.scale", 6)]
     assert demo.get("/admin/actions").json() == []
+
+
+async def test_a_vote_recorded_but_lost_by_temporal_is_sent_again(
+    api_url: str,
+    worker: Worker,
+    api_keys: dict[str, str],
+    demo: httpx.Client,
+    engine: Engine,
+) -> None:
+    # The worker counted a vote and recorded it (a local activity writes at once), then the
+    # Temporal server died before it stored the task that carried the vote: the rows say
+    # "approved" while the run still waits. The voter, who got no answer, votes again.
+    demo.post("/admin/faults", json={"error_rate": 0.4})
+    operator = {"X-API-Key": api_keys["operator"]}
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as api:
+        opened = await api.post(
+            "/api/v1/incidents",
+            json=body(signal="errors-lost", playbook="error_burst"),
+            headers=operator,
+        )
+        ident = opened.json()["id"]
+        await wait_status(api, ident, api_keys["operator"], {"awaiting_approval"})
+        pending = (await api.get("/api/v1/approvals", headers=operator)).json()
+        approval_id = next(a["id"] for a in pending if a["incident_id"] == ident)
+        with Session(engine) as session:
+            row = session.get(Approval, approval_id)
+            assert row is not None
+            row.status = "approved"
+            session.add(row)
+            session.add(
+                ApprovalVote(
+                    approval_id=approval_id,
+                    principal="operator2-user",
+                    roles=["operator"],
+                    decision="approve",
+                )
+            )
+            session.commit()
+        again = await api.post(
+            f"/api/v1/approvals/{approval_id}/decision",
+            json={"decision": "approve"},
+            headers={"X-API-Key": api_keys["operator2"]},
+        )
+        assert again.status_code == 200, again.text
+        # The workflow got the vote this time: the incident runs on to its end.
+        found = await wait_status(
+            api, ident, api_keys["operator"], {"resolved", "failed", "rolled_back"}
+        )
+        assert found["status"] == "resolved"
+        votes = found["approvals"][0]["votes"]
+        assert [(v["principal"], v["decision"]) for v in votes] == [("operator2-user", "approve")]
