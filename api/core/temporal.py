@@ -60,7 +60,12 @@ def is_transport_failure(exc: BaseException) -> bool:
     """Return whether ``exc`` says Temporal was not reached, rather than that it answered."""
     if isinstance(exc, RPCTimeoutOrCancelledError):
         return True  # the SDK's wrapping of DEADLINE_EXCEEDED and CANCELLED for Updates
-    return isinstance(exc, RPCError) and exc.status in TRANSPORT_FAILURES
+    if not isinstance(exc, RPCError):
+        return False
+    # A connection cut while a call was in flight (a server killed mid-Update, as the chaos
+    # suite does) reaches us as UNKNOWN "transport error", not as UNAVAILABLE.
+    cut_off = exc.status == RPCStatusCode.UNKNOWN and exc.message == "transport error"
+    return cut_off or exc.status in TRANSPORT_FAILURES
 
 
 async def answers(client: Client, timeout: float = 1.0) -> bool:

@@ -64,3 +64,11 @@ class RestartableTemporal:
             self._process.kill()
             self._process.wait(5)
         self._process = None
+
+    def kill(self) -> None:
+        """Kill the server with SIGKILL, as a crash would, and wait until it is gone."""
+        if self._process is None:
+            return
+        self._process.kill()
+        self._process.wait(5)
+        self._process = None
