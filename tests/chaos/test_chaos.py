@@ -106,13 +106,17 @@ class Workload:
         try:
             while not self.stop.is_set():
                 pending = self.stack.request("GET", "/api/v1/approvals", self.keys["operator"])
-                for approval in pending.json() if pending.status_code == 200 else []:
-                    ident = approval["id"]
-                    if (
-                        approval["incident_id"] in self.incidents
-                        and ident not in self.votes_accepted
-                    ):
-                        self._vote(ident)
+                listed = [a["id"] for a in pending.json()] if pending.status_code == 200 else []
+                pending_ids = {
+                    ident
+                    for ident in listed
+                    if ident.rsplit(".", 1)[0] in self.incidents
+                    and ident not in self.votes_accepted
+                }
+                # A vote answered 503 (or cut off) is sent again, as the answer says, even when
+                # the list no longer shows its approval: the list may be ahead of the workflow.
+                for ident in sorted(pending_ids | (set(self.vote_attempts) - self.votes_accepted)):
+                    self._vote(ident)
                 time.sleep(0.3)
         except Exception as exc:
             self.errors.append(f"approving: {exc!r}")
