@@ -22,14 +22,7 @@ from activities.actuators.registry import ACTUATORS, CHECKS, Actuator, Check, re
 from activities.sources.base import SourceKind
 from activities.sources.registry import SOURCES
 from api.core.settings import get_settings
-from workflows.plugin_discovery import (
-    Found,
-    PluginError,
-    PluginItem,
-    collect,
-    discover,
-    replace_contents,
-)
+from workflows.plugin_discovery import Found, PluginError, PluginItem, load, replace_contents
 
 ACTUATOR_GROUP = "steward.actuators"
 CHECK_GROUP = "steward.checks"
@@ -91,19 +84,25 @@ def load_extensions(modules: Sequence[str] = ()) -> list[PluginItem]:
             check or source kind, or clashes with another. The registries are then unchanged.
     """
     with _lock:
-        actuators, actuator_items = collect(
+        actuators, actuator_items = load(
             "actuator",
-            discover(group=ACTUATOR_GROUP, attribute="STEWARD_ACTUATORS", modules=modules),
+            group=ACTUATOR_GROUP,
+            attribute="STEWARD_ACTUATORS",
+            modules=modules,
             name_of=_actuator_name,
         )
-        checks, check_items = collect(
+        checks, check_items = load(
             "check",
-            discover(group=CHECK_GROUP, attribute="STEWARD_CHECKS", modules=modules),
+            group=CHECK_GROUP,
+            attribute="STEWARD_CHECKS",
+            modules=modules,
             name_of=_check_name,
         )
-        sources, source_items = collect(
+        sources, source_items = load(
             "source",
-            discover(group=SOURCE_GROUP, attribute="STEWARD_SOURCES", modules=modules),
+            group=SOURCE_GROUP,
+            attribute="STEWARD_SOURCES",
+            modules=modules,
             name_of=_source_name,
         )
         replace_contents(ACTUATORS, {name: cls() for name, cls in actuators.items()})

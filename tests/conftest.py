@@ -21,16 +21,15 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.policy.engine import EmbeddedPolicyEngine
 from api.core.db import get_engine, reset_engine
 from api.core.settings import Settings, get_settings
 from api.main import create_app
 from api.services.keys import create_api_key
 from bench.harness.servers import serve_app
 from tests.support.environment import SIGNING_KEY, binary
+from tests.workflows.helpers import running_worker
 from tests.workflows.playbooks import TEST_PLAYBOOKS
 from workers.demo_target.app import create_app as create_demo_app
-from workers.worker import build_worker
 
 pytest_plugins = ["tests.support.db", "tests.support.plugins"]
 
@@ -125,18 +124,11 @@ def engine(settings: Settings) -> Engine:
 async def worker(
     temporal_env: WorkflowEnvironment, settings: Settings, engine: Engine
 ) -> AsyncIterator[Worker]:
-    """An in-process Steward worker on this test's task queue."""
-    async with httpx.AsyncClient(timeout=10) as http:
-        w = build_worker(
-            temporal_env.client,
-            settings,
-            engine,
-            http,
-            EmbeddedPolicyEngine(),
-            extra_workflows=TEST_PLAYBOOKS,
-        )
-        async with w:
-            yield w
+    """An in-process Steward worker on this test's task queue, with the test playbooks."""
+    async with running_worker(
+        temporal_env.client, settings, engine, extra_workflows=TEST_PLAYBOOKS
+    ) as w:
+        yield w
 
 
 @pytest.fixture

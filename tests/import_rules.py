@@ -32,8 +32,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PRODUCT_PACKAGES = ("api", "activities", "workflows", "workers", "bench")
-PACK_PACKAGES = tuple(sorted(p.name for p in REPO.glob("packs/*/steward_*") if p.is_dir()))
-FIRST_PARTY = (*PRODUCT_PACKAGES, *PACK_PACKAGES, "tests")
+# Packs' packages (``steward_<name>``) are first party too: see is_first_party().
+FIRST_PARTY = (*PRODUCT_PACKAGES, "tests")
 # What a pack may use of Steward: the extension API that docs/playbooks.md documents.
 PACK_PUBLIC_API = (
     "activities.actuators.registry",

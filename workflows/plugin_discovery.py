@@ -164,6 +164,23 @@ def collect(
     return by_name, list(items.values())
 
 
+def load(
+    kind: str,
+    *,
+    group: str,
+    attribute: str,
+    modules: Sequence[str],
+    name_of: Callable[[Found], str],
+) -> tuple[dict[str, Any], list[PluginItem]]:
+    """Discover one kind's items (:func:`discover`) and name them, refusing clashes.
+
+    Raises:
+        PluginError: As :func:`discover` and :func:`collect`.
+    """
+    found = discover(group=group, attribute=attribute, modules=modules)
+    return collect(kind, found, name_of=name_of)
+
+
 def replace_contents(target: dict[str, Any], new: dict[str, Any]) -> None:
     """Make ``target`` hold exactly ``new``, in place (other modules hold ``target``)."""
     target.clear()

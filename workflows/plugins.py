@@ -14,14 +14,7 @@ from collections.abc import Collection, Sequence
 from temporalio import workflow
 
 from workflows.playbook import Playbook
-from workflows.plugin_discovery import (
-    Found,
-    PluginError,
-    PluginItem,
-    collect,
-    discover,
-    replace_contents,
-)
+from workflows.plugin_discovery import Found, PluginError, PluginItem, load, replace_contents
 
 PLAYBOOK_GROUP = "steward.playbooks"
 PLAYBOOK_ATTRIBUTE = "STEWARD_PLAYBOOKS"
@@ -60,8 +53,13 @@ def load_playbooks(
         PluginError: A plugin fails to import, is not a named playbook, or clashes with
             another playbook or a reserved workflow type. :data:`PLAYBOOKS` is then unchanged.
     """
-    found = discover(group=PLAYBOOK_GROUP, attribute=PLAYBOOK_ATTRIBUTE, modules=modules)
-    playbooks, items = collect("playbook", found, name_of=_playbook_name)
+    playbooks, items = load(
+        "playbook",
+        group=PLAYBOOK_GROUP,
+        attribute=PLAYBOOK_ATTRIBUTE,
+        modules=modules,
+        name_of=_playbook_name,
+    )
     for item in items:
         if item.name in reserved:
             raise PluginError(

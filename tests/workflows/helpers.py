@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
 
+from activities.policy.engine import EmbeddedPolicyEngine, PolicyEngine
 from api.core.settings import Settings
 from api.models import Approval, Step
+from workers.worker import build_worker
 from workflows.types import IncidentInput, PlaybookOutcome
 
 
@@ -65,3 +71,37 @@ def steps(engine: Engine, incident_id: str) -> list[Step]:
                 select(Step).where(Step.incident_id == incident_id).order_by(Step.step, Step.id)
             ).all()
         )
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client,
+    settings: Settings,
+    engine: Engine,
+    *,
+    extra_workflows: Sequence[type] = (),
+    task_queue: str | None = None,
+    policy: PolicyEngine | None = None,
+) -> AsyncIterator[Worker]:
+    """A Steward worker in this process, polling while the block runs.
+
+    Args:
+        client: The Temporal client.
+        settings: The test's settings (its task queue unless ``task_queue``).
+        engine: The test's app database.
+        extra_workflows: Playbooks to register beside the installed ones.
+        task_queue: Another task queue than the settings'.
+        policy: The policy engine; the embedded one over ``policies/`` by default.
+    """
+    async with httpx.AsyncClient(timeout=10) as http:
+        worker = build_worker(
+            client,
+            settings,
+            engine,
+            http,
+            policy or EmbeddedPolicyEngine(),
+            task_queue=task_queue,
+            extra_workflows=extra_workflows,
+        )
+        async with worker:
+            yield worker

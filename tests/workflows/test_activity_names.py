@@ -17,13 +17,12 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from activities import names
-from activities.policy.engine import EmbeddedPolicyEngine
 from api.core.converter import DATA_CONVERTER
 from api.core.settings import Settings
-from tests.workflows.helpers import incident_input, start
+from tests.workflows.helpers import incident_input, running_worker, start
 from tests.workflows.legacy_names import LEGACY_NAMES_WORKFLOW, LegacyActivityNames, LegacyResults
 from tests.workflows.playbooks import Compensating
-from workers.worker import build_worker, workflow_runner
+from workers.worker import workflow_runner
 from workflows.activity_names import ACTIVITY_NAMES_PATCH
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -88,24 +87,20 @@ async def test_activities_scheduled_by_legacy_name_still_run(
     temporal_env: WorkflowEnvironment, settings: Settings, engine: Engine
 ) -> None:
     queue = f"tq-legacy-{uuid.uuid4().hex[:8]}"
-    async with httpx.AsyncClient(timeout=10) as http:
-        legacy_worker = build_worker(
-            temporal_env.client,
-            settings,
-            engine,
-            http,
-            EmbeddedPolicyEngine(),
+    async with running_worker(
+        temporal_env.client,
+        settings,
+        engine,
+        task_queue=queue,
+        extra_workflows=[LegacyActivityNames],
+    ):
+        handle = await temporal_env.client.start_workflow(
+            LEGACY_NAMES_WORKFLOW,
+            id=f"legacy-{uuid.uuid4().hex[:8]}",
             task_queue=queue,
-            extra_workflows=[LegacyActivityNames],
+            result_type=LegacyResults,
         )
-        async with legacy_worker:
-            handle = await temporal_env.client.start_workflow(
-                LEGACY_NAMES_WORKFLOW,
-                id=f"legacy-{uuid.uuid4().hex[:8]}",
-                task_queue=queue,
-                result_type=LegacyResults,
-            )
-            result = await handle.result()
+        result = await handle.result()
     assert result.triage.verdicts == []
     assert isinstance(result.sweep.findings, list)
     legacy = [names.LEGACY_NAMES[names.DELIVERY_TRIAGE], names.LEGACY_NAMES[names.INCIDENT_SWEEP]]

@@ -15,7 +15,6 @@ from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.policy.engine import EmbeddedPolicyEngine
 from api.core.settings import Settings
 from api.models import Incident
 from tests.support.alertmanager import evidence_of
@@ -28,9 +27,8 @@ from tests.support.deliveries import (
     attempt,
     store,
 )
-from tests.workflows.helpers import incident_input, start, steps
+from tests.workflows.helpers import incident_input, running_worker, start, steps
 from tests.workflows.short_apply import ShortApply
-from workers.worker import build_worker
 from workflows.delivery_types import DeliveryWatchResult
 from workflows.monitor_types import MonitorRun
 from workflows.types import PlaybookOutcome
@@ -152,17 +150,10 @@ async def test_quiet_deliveries_open_nothing(
 async def short_apply_worker(
     temporal_env: WorkflowEnvironment, settings: Settings, engine: Engine
 ) -> AsyncIterator[Worker]:
-    async with httpx.AsyncClient(timeout=10) as http:
-        w = build_worker(
-            temporal_env.client,
-            settings,
-            engine,
-            http,
-            EmbeddedPolicyEngine(),
-            extra_workflows=[ShortApply],
-        )
-        async with w:
-            yield w
+    async with running_worker(
+        temporal_env.client, settings, engine, extra_workflows=[ShortApply]
+    ) as w:
+        yield w
 
 
 async def test_a_timed_out_replay_is_retried_without_sending_twice(

@@ -6,20 +6,17 @@ import asyncio
 import shutil
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from activities.actuators.registry import ACTUATORS, CHECKS, ensure_registered
-from activities.policy.engine import EmbeddedPolicyEngine
 from api.core.settings import Settings
 from api.services.audit.replay import known_workflows, replay_one
 from tests.api.services.audit.helpers import cli
 from tests.support.plugins import GOOD_ENTRY_POINTS, PluginWorld
-from tests.workflows.helpers import incident_input, start, steps
+from tests.workflows.helpers import incident_input, running_worker, start, steps
 from tests.workflows.playbooks import UnknownActuator
-from workers.worker import build_worker
 from workflows.playbook_calls import NamedCall, named_calls, unknown_calls
 from workflows.plugin_discovery import PluginError, PluginItem
 from workflows.plugins import PLAYBOOK_ITEMS, PLAYBOOKS, load_playbooks
@@ -125,11 +122,9 @@ async def test_a_plugin_playbook_runs_on_a_real_worker_and_its_history_replays(
     tmp_path: Path,
 ) -> None:
     plugin_world.distribution(plugin_world.package(), GOOD_ENTRY_POINTS)
-    async with httpx.AsyncClient(timeout=10) as http:
-        worker = build_worker(temporal_env.client, settings, engine, http, EmbeddedPolicyEngine())
-        async with worker:
-            handle = await start(temporal_env.client, settings, "extra_note", incident_input())
-            outcome = await asyncio.wait_for(handle.result(), 60)
+    async with running_worker(temporal_env.client, settings, engine):
+        handle = await start(temporal_env.client, settings, "extra_note", incident_input())
+        outcome = await asyncio.wait_for(handle.result(), 60)
     assert outcome.status == "resolved", outcome
     recorded = [(s.kind, s.name, s.status) for s in steps(engine, handle.id)]
     assert recorded == [("act", "extra.note", "applied"), ("verify", "extra.always", "passed")]

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
-from activities.policy.engine import EmbeddedPolicyEngine
 from api.core.settings import Settings
-from tests.workflows.helpers import incident_input, start, steps
-from workers.worker import build_worker
+from tests.workflows.helpers import incident_input, running_worker, start, steps
 
 from .conftest import TARGET, Start
 from .planning import PgEveryAction
@@ -25,22 +22,15 @@ async def test_simulate_mode_plans_cancel_and_terminate_and_signals_nothing(
     sleepers: Start,
 ) -> None:
     victim = await sleepers()
-    async with httpx.AsyncClient(timeout=10) as http:
-        worker = build_worker(
-            temporal_env.client,
-            settings,
-            engine,
-            http,
-            EmbeddedPolicyEngine(),
-            extra_workflows=[PgEveryAction],
-        )
-        async with worker:
-            incident = incident_input(
-                "pg_simulated", target=TARGET, application_name=victim.application_name
-            )
-            incident.mode = "simulate"
-            handle = await start(temporal_env.client, settings, "pg_every_action", incident)
-            outcome = await asyncio.wait_for(handle.result(), 60)
+    incident = incident_input(
+        "pg_simulated", target=TARGET, application_name=victim.application_name
+    )
+    incident.mode = "simulate"
+    async with running_worker(
+        temporal_env.client, settings, engine, extra_workflows=[PgEveryAction]
+    ):
+        handle = await start(temporal_env.client, settings, "pg_every_action", incident)
+        outcome = await asyncio.wait_for(handle.result(), 60)
     assert outcome.status == "resolved", outcome
     assert [p["actuator"] for p in outcome.plan] == ["pg.cancel_backend", "pg.terminate_backend"]
     assert [(s.name, s.status) for s in steps(engine, handle.id)] == [

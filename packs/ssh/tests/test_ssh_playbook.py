@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 from sqlalchemy import Engine
 from ssh_world import SshWorld
 from temporalio.testing import WorkflowEnvironment
 
-from activities.policy.engine import EmbeddedPolicyEngine
 from api.core.settings import Settings
-from tests.workflows.helpers import incident_input, start, steps
-from workers.worker import build_worker
+from tests.workflows.helpers import incident_input, running_worker, start, steps
 from workflows.types import PlaybookOutcome
 
 
@@ -20,12 +17,10 @@ async def run_playbook(
     temporal_env: WorkflowEnvironment, settings: Settings, engine: Engine, **params: object
 ) -> tuple[str, PlaybookOutcome]:
     """Run ``ssh_unit_restart`` on an in-process worker; return its workflow id and outcome."""
-    async with httpx.AsyncClient(timeout=10) as http:
-        worker = build_worker(temporal_env.client, settings, engine, http, EmbeddedPolicyEngine())
-        async with worker:
-            incident = incident_input("ssh_unit_restart", **params)
-            handle = await start(temporal_env.client, settings, "ssh_unit_restart", incident)
-            return handle.id, await asyncio.wait_for(handle.result(), 90)
+    async with running_worker(temporal_env.client, settings, engine):
+        incident = incident_input("ssh_unit_restart", **params)
+        handle = await start(temporal_env.client, settings, "ssh_unit_restart", incident)
+        return handle.id, await asyncio.wait_for(handle.result(), 90)
 
 
 async def test_the_playbook_restarts_the_unit_and_verifies_it(

@@ -21,8 +21,7 @@ from api.services.audit.undo import start_undo
 from tests.api.services.audit.helpers import cli, ledger, run_playbook
 from tests.api.services.audit.playbooks import ScaleAndPurge
 from tests.api.services.audit.policies import undo_needs_approval
-from tests.workflows.helpers import incident_input, start, wait_for_approval
-from workers.worker import build_worker
+from tests.workflows.helpers import incident_input, running_worker, start, wait_for_approval
 from workflows.types import ApprovalDecision, PlaybookOutcome
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -35,18 +34,15 @@ async def strict_queue(
     """A second worker whose policy allows everything but makes undo steps wait for approval."""
     queue = f"{settings.task_queue}-strict"
     policy = EmbeddedPolicyEngine(undo_needs_approval(tmp_path / "undo-policy"))
-    async with httpx.AsyncClient(timeout=10) as http:
-        strict = build_worker(
-            temporal_env.client,
-            settings,
-            engine,
-            http,
-            policy,
-            task_queue=queue,
-            extra_workflows=[ScaleAndPurge],
-        )
-        async with strict:
-            yield queue
+    async with running_worker(
+        temporal_env.client,
+        settings,
+        engine,
+        policy=policy,
+        task_queue=queue,
+        extra_workflows=[ScaleAndPurge],
+    ):
+        yield queue
 
 
 async def test_undo_over_the_api_restores_and_a_second_undo_is_refused(
