@@ -19,6 +19,8 @@ lowest first:
   (detectors, policy bundle checks), never a module that defines an activity.
 - ``workers``: process entry points; may import everything, and nothing imports them.
 - ``bench``: may import the product and ``workers``, never ``tests``.
+- ``steward`` (the public test kit, ``steward.testing``): builds a worker as ``workers`` does,
+  so it may import the product and ``workers``, never ``tests``; the product never imports it.
 - packs (``packs/<name>/steward_<name>``, shipped extensions with their own ``pyproject.toml``):
   built only on the public extension API (``PACK_PUBLIC_API``) and contract modules.
 """
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PRODUCT_PACKAGES = ("api", "activities", "workflows", "workers", "bench")
+PRODUCT_PACKAGES = ("api", "activities", "workflows", "workers", "bench", "steward")
 # Packs' packages (``steward_<name>``) are first party too: see is_first_party().
 FIRST_PARTY = (*PRODUCT_PACKAGES, "tests")
 # What a pack may use of Steward: the extension API that docs/playbooks.md documents.
@@ -125,6 +127,10 @@ def forbidden(edge: ImportEdge, *, activity_modules: frozenset[str]) -> str | No
         return None
     if not is_first_party(dst) or is_contract(dst):
         return None
+    if within(src, "steward"):
+        return "the test kit imports the product, never tests" if within(dst, "tests") else None
+    if within(dst, "steward"):
+        return "the product never imports the test kit (steward.testing)"
     if within(dst, "workers") and not within(src, "workers") and not within(src, "bench"):
         return "nothing imports workers (process entry points)"
     if within(src, "workers"):

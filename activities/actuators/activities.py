@@ -21,6 +21,7 @@ from temporalio.exceptions import ApplicationError
 from activities import names
 from activities.actuators.http import HttpCallError
 from activities.actuators.registry import (
+    ActionRefusedError,
     ActuatorContext,
     InvalidParametersError,
     IrreversibleError,
@@ -103,6 +104,7 @@ class ActuatorActivities:
             UnknownNameError,
             InvalidParametersError,
             IrreversibleError,
+            ActionRefusedError,
         ) as exc:
             raise non_retryable(exc) from exc
         except httpx.HTTPStatusError as exc:

@@ -78,6 +78,15 @@ class CheckResult:
     detail: str
 
 
+class ActionRefusedError(RuntimeError):
+    """Raise from an actuator or check when no retry can help.
+
+    A command that exited non-zero, a host key that does not match, a target that answered
+    "no": the step fails at once with this message, instead of being retried as a transient
+    failure (a lost connection, a timeout) is.
+    """
+
+
 class IrreversibleError(RuntimeError):
     """Undo was asked of an actuator that declared itself irreversible."""
 

@@ -18,8 +18,9 @@ from rich.table import Table
 
 from api.cli.bootstrap import ensure_demo_keys
 from api.core.settings import get_settings
+from api.models.incidents import FINAL_STATUSES
 
-TERMINAL = {"resolved", "denied", "rejected", "rolled_back", "failed"}
+TERMINAL = {str(status) for status in FINAL_STATUSES}
 console = Console()
 
 

@@ -16,7 +16,19 @@ from typing import Annotated
 
 import typer
 
-from api.cli import audit, detect, keys, monitor, operator, plugins, policy, retention, slack
+from api.cli import (
+    audit,
+    detect,
+    keys,
+    monitor,
+    opening,  # noqa: F401  (adds 'incidents open' to the incidents group)
+    operator,
+    playbook,
+    plugins,
+    policy,
+    retention,
+    slack,
+)
 from api.cli import demo as demo_module
 from api.cli.bootstrap import ensure_admin_key
 
@@ -31,6 +43,7 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(detect.app, name="detect")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(retention.app, name="retention")
+app.add_typer(playbook.app, name="playbook")
 operator.register(app)
 plugins.register(app)
 audit.register(app, keys.app)

@@ -36,6 +36,18 @@ class IncidentStatus(StrEnum):
     FAILED = "failed"
 
 
+FINAL_STATUSES = frozenset(
+    {
+        IncidentStatus.RESOLVED,
+        IncidentStatus.DENIED,
+        IncidentStatus.REJECTED,
+        IncidentStatus.ROLLED_BACK,
+        IncidentStatus.FAILED,
+    }
+)
+"""The statuses an incident ends in (simulate mode ends as ``resolved`` too)."""
+
+
 class StepKind(StrEnum):
     """What an incident step does: change something, check it, or reverse it."""
 

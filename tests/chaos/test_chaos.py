@@ -29,8 +29,12 @@ from bench.harness.live_stack import FINAL, LiveStack
 pytestmark = [pytest.mark.chaos, pytest.mark.slow]
 
 MIN_INCIDENTS = 54
-MAX_INCIDENTS = 90
+# Before each kill a burst of incidents is opened, so that the kill finds some in flight however
+# quickly incidents finish; between kills they trickle in. The cap only bounds a run that hangs.
+MAX_INCIDENTS = 400
 MAX_IN_FLIGHT = 10
+BURST = 6
+TRICKLE_SECONDS = 3.0
 # Each one is killed mid-flight; every component twice, except the demo target once.
 KILLS = ["worker-1", "temporal", "api", "demo", "worker-2", "api", "temporal", "worker-1"]
 KINDS: dict[str, dict[str, Any]] = {
@@ -54,6 +58,8 @@ class Workload:
         self.vote_attempts: collections.Counter[str] = collections.Counter()
         self.votes_accepted: set[str] = set()
         self.chaos_done = threading.Event()
+        self._burst = 0
+        self._burst_lock = threading.Lock()
         self.stop = threading.Event()
         self.errors: list[str] = []
 
@@ -75,14 +81,33 @@ class Workload:
         )
         return int(rows[0][0]) + len(ids) - int(written[0][0])
 
+    def burst(self, count: int) -> None:
+        """Open ``count`` incidents back to back (the next kill then finds them in flight)."""
+        with self._burst_lock:
+            self._burst += count
+
+    def _take_burst(self) -> bool:
+        with self._burst_lock:
+            if self._burst <= 0:
+                return False
+            self._burst -= 1
+            return True
+
     def open_incidents(self) -> None:
         kinds = list(KINDS)
+        last_opened = 0.0
         try:
             while len(self.incidents) < MAX_INCIDENTS and not self.stop.is_set():
                 if len(self.incidents) >= MIN_INCIDENTS and self.chaos_done.is_set():
                     return
+                # Back to back in a burst (and until the minimum once the kills are over);
+                # otherwise a trickle, so that the count follows the kills, not their length.
                 if self.in_flight() >= MAX_IN_FLIGHT:
-                    time.sleep(0.3)
+                    time.sleep(0.2)
+                    continue
+                hurry = self.chaos_done.is_set() or self._take_burst()
+                if not hurry and time.monotonic() - last_opened < TRICKLE_SECONDS:
+                    time.sleep(0.2)
                     continue
                 n = len(self.incidents)
                 kind = kinds[n % len(kinds)]
@@ -98,7 +123,7 @@ class Workload:
                 )
                 assert answer.status_code in (200, 201), answer.text
                 self.incidents[answer.json()["id"]] = kind
-                time.sleep(0.4)
+                last_opened = time.monotonic()
         except Exception as exc:  # reported by the test, not lost in a thread
             self.errors.append(f"opening: {exc!r}")
 
@@ -170,6 +195,7 @@ def test_kill_nine_everything_mid_flight(tmp_path: Path) -> None:
             thread.start()
         in_flight_at_kill = []
         for victim in KILLS:
+            workload.burst(BURST)
             deadline = time.monotonic() + 60
             while workload.in_flight() < 3 and time.monotonic() < deadline:
                 time.sleep(0.2)

