@@ -1,0 +1,242 @@
+"""The service catalog: every service Steward may act on, its owners, and how to reach it.
+
+One YAML file (``STEWARD_CATALOG``, e.g. ``steward.yaml``)::
+
+    clusters:
+      prod-eu:
+        kubeconfig: ~/.kube/config      # or in_cluster: true
+        context: prod-eu
+    services:
+      checkout:
+        environment: production
+        owners: [team-payments]
+        target:
+          kind: kubernetes
+          cluster: prod-eu
+          namespace: shop
+          workload: {kind: Deployment, name: checkout}   # or selector: {app: checkout}
+          containers: [app]
+        queries:
+          p95_ms: histogram_quantile(0.95, sum by (le) (rate(http_seconds_bucket[5m]))) * 1e3
+      billing:
+        environment: staging
+        owners: [team-billing]
+        target: {kind: http, url: "http://10.0.0.5:8080"}
+
+A catalog that does not validate is refused whole, with the file, the service and the field
+in the message (:class:`CatalogError`).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+__all__ = [
+    "Catalog",
+    "CatalogError",
+    "DemoTarget",
+    "HttpTarget",
+    "KubernetesCluster",
+    "KubernetesTarget",
+    "Service",
+    "WorkloadRef",
+    "load_catalog",
+]
+
+NAME = r"^[a-z0-9]([a-z0-9._-]{0,98}[a-z0-9])?$"
+# Kubernetes names (RFC 1123 labels and subdomains).
+KUBE_NAME = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
+
+
+class CatalogError(ValueError):
+    """The catalog file cannot be read or does not validate; the message names file and field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KubernetesCluster(_Strict):
+    """How to reach one cluster: a kubeconfig file and context, or the pod's service account.
+
+    Attributes:
+        kubeconfig: The kubeconfig file (``~`` expanded); the client's default when omitted.
+        context: The context in that file; its current context when omitted.
+        in_cluster: Use the service account of the pod Steward runs in (no kubeconfig).
+    """
+
+    kubeconfig: Path | None = None
+    context: str | None = None
+    in_cluster: bool = False
+
+    @model_validator(mode="after")
+    def _one_way(self) -> KubernetesCluster:
+        if self.in_cluster and (self.kubeconfig is not None or self.context is not None):
+            raise ValueError("in_cluster excludes kubeconfig and context")
+        return self
+
+
+class WorkloadRef(_Strict):
+    """One workload: its kind and name."""
+
+    kind: Literal["Deployment", "StatefulSet", "DaemonSet"]
+    name: str = Field(pattern=KUBE_NAME)
+
+
+class KubernetesTarget(_Strict):
+    """A service that runs on Kubernetes.
+
+    Attributes:
+        cluster: A key of the catalog's ``clusters``.
+        namespace: The namespace its objects live in.
+        workload: Its workload, when it has one; ``selector`` must then be omitted or match.
+        selector: Labels that select its pods (and, without ``workload``, what acts on it).
+        containers: Its containers that actions may change (all when empty).
+    """
+
+    kind: Literal["kubernetes"]
+    cluster: str
+    namespace: str = Field(pattern=KUBE_NAME)
+    workload: WorkloadRef | None = None
+    selector: dict[str, str] = Field(default_factory=dict)
+    containers: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _something_to_act_on(self) -> KubernetesTarget:
+        if self.workload is None and not self.selector:
+            raise ValueError("give a workload or a selector")
+        return self
+
+
+class HttpTarget(_Strict):
+    """A service reached through its admin API over HTTP (what ``STEWARD_TARGETS`` held)."""
+
+    kind: Literal["http"]
+    url: str = Field(pattern=r"^https?://[^\s]+$")
+
+
+class DemoTarget(_Strict):
+    """Steward's built-in demo target (``STEWARD_DEMO_PORT``)."""
+
+    kind: Literal["demo"]
+
+
+Target = Annotated[KubernetesTarget | HttpTarget | DemoTarget, Field(discriminator="kind")]
+
+
+class Service(_Strict):
+    """One service: who owns it, where it runs, and the queries its checks use.
+
+    Attributes:
+        environment: ``production``, ``staging``... (the policy decides by it).
+        owners: The teams that own it (the policy lets them approve).
+        target: How Steward reaches it.
+        queries: Named PromQL queries (``prometheus.query`` checks refer to them by name).
+    """
+
+    environment: str = Field(default="development", pattern=NAME)
+    owners: list[str] = Field(default_factory=list)
+    target: Target
+    queries: dict[str, str] = Field(default_factory=dict)
+
+
+class Catalog(_Strict):
+    """The whole catalog; :meth:`service` and :meth:`cluster` name the known ones on a miss."""
+
+    clusters: dict[str, KubernetesCluster] = Field(default_factory=dict)
+    services: dict[Annotated[str, Field(pattern=NAME)], Service] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _clusters_exist(self) -> Catalog:
+        for name, service in self.services.items():
+            target = service.target
+            if isinstance(target, KubernetesTarget) and target.cluster not in self.clusters:
+                known = ", ".join(sorted(self.clusters)) or "none"
+                raise ValueError(
+                    f"services.{name}.target.cluster: unknown cluster {target.cluster!r} "
+                    f"(known clusters: {known})"
+                )
+        return self
+
+    def service(self, name: str) -> Service:
+        """The service ``name``.
+
+        Raises:
+            KeyError: Naming the known services.
+        """
+        try:
+            return self.services[name]
+        except KeyError:
+            known = ", ".join(sorted(self.services)) or "none"
+            raise KeyError(f"unknown service {name!r}; known services: {known}") from None
+
+    def cluster(self, name: str) -> KubernetesCluster:
+        """The cluster ``name``.
+
+        Raises:
+            KeyError: Naming the known clusters.
+        """
+        try:
+            return self.clusters[name]
+        except KeyError:
+            known = ", ".join(sorted(self.clusters)) or "none"
+            raise KeyError(f"unknown cluster {name!r}; known clusters: {known}") from None
+
+
+def _field_errors(path: Path, exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        message = str(err["msg"]).removeprefix("Value error, ")
+        where = ".".join(str(p) for p in err["loc"])
+        # A whole-catalog check names its own field (services.<name>.target.cluster).
+        problems.append(f"{where}: {message}" if where else message)
+    return f"invalid service catalog {path}: {'; '.join(problems)}"
+
+
+def parse_catalog(path: Path) -> Catalog:
+    """Read and validate the catalog at ``path``.
+
+    Raises:
+        CatalogError: It cannot be read, is not YAML, or does not validate (the message names
+            the file and each field, e.g. ``services.checkout.target.namespace``).
+    """
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except OSError as exc:
+        raise CatalogError(f"cannot read the service catalog {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"the service catalog {path} is not valid YAML: {exc}") from None
+    try:
+        return Catalog.model_validate(document)
+    except ValidationError as exc:
+        raise CatalogError(_field_errors(path, exc)) from None
+
+
+_cache: dict[Path, tuple[float, Catalog]] = {}
+_lock = threading.Lock()
+
+
+def load_catalog(path: Path) -> Catalog:
+    """The catalog at ``path``, read again only when the file changed.
+
+    Raises:
+        CatalogError: See :func:`parse_catalog`.
+    """
+    resolved = path.expanduser().resolve()
+    try:
+        mtime = resolved.stat().st_mtime
+    except OSError as exc:
+        raise CatalogError(f"cannot read the service catalog {path}: {exc.strerror}") from None
+    with _lock:
+        cached = _cache.get(resolved)
+        if cached is not None and cached[0] == mtime:
+            return cached[1]
+    catalog = parse_catalog(resolved)
+    with _lock:
+        _cache[resolved] = (mtime, catalog)
+    return catalog
