@@ -58,6 +58,7 @@ def build_activities(
     records = RecordActivities(engine, ledger)
     # The gate (the incident's first record) and apply (the step's applied record) write
     # through the same writer as the record activities: one write path per row.
+    actuators = ActuatorActivities(http, settings, signer, records.writer, database=engine)
     gate = GateActivities(
         policy,
         signer,
@@ -65,8 +66,8 @@ def build_activities(
         make_facts_gatherer(engine),
         WhatIfEngines(engine, settings),
         records.writer,
+        actuator_context=actuators.context,
     )
-    actuators = ActuatorActivities(http, settings, signer, records.writer, database=engine)
     simulation = SimulationActivities(engine, ledger, settings)
     opener = IncidentOpener(client, open_incident)
     deliveries = DeliveryActivities(engine)

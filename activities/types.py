@@ -56,6 +56,9 @@ class GateResult:
         has_snapshot: Whether the actuator records a before-state worth a snapshot step.
         params: Parameters after schema validation (defaults filled in).
         authorization: Signed permission when the decision is ``allow``.
+        diff: When the call needs approval, or in simulate mode: what it would change,
+            ``{"changes": [{"path", "before", "after"}, ...]}`` (plus ``error`` when the
+            preview failed); None when the actuator cannot tell.
     """
 
     decision: Decision
@@ -65,6 +68,7 @@ class GateResult:
     params: dict[str, Any]
     authorization: Authorization | None = None
     has_snapshot: bool = True
+    diff: dict[str, Any] | None = None
 
 
 @dataclass(kw_only=True)
@@ -193,3 +197,5 @@ class ApprovalRecord:
     decided_reason: str | None = None
     # 1, or n > 1 when a re-decision at dispatch asked again under a stricter requirement.
     approval_round: int = 1
+    # What the action will change (GateResult.diff), shown to the approvers.
+    diff: dict[str, Any] | None = None

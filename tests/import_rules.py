@@ -38,6 +38,7 @@ PRODUCT_PACKAGES = ("api", "activities", "workflows", "workers", "bench", "stewa
 FIRST_PARTY = (*PRODUCT_PACKAGES, "tests")
 # What a pack may use of Steward: the extension API that docs/playbooks.md documents.
 PACK_PUBLIC_API = (
+    "activities.actuators.diff",
     "activities.actuators.registry",
     "activities.sources.base",
     "workflows.playbook",

@@ -200,6 +200,8 @@ class Playbook(Compensation, PolicyGating, RunGuard):
                 "params": params,
                 "decision": decision.outcome,
             }
+            if gate.diff is not None:
+                planned["diff"] = gate.diff
             self._plan.append(planned)
             self._record_step(record, status="planned", result=planned)
             return planned

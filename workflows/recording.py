@@ -118,5 +118,6 @@ class PlaybookRecords:
                 votes=approval.votes,
                 decided_reason=approval.reason,
                 approval_round=approval.approval_round,
+                diff=gate.diff if gate else None,
             ),
         )

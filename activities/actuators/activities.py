@@ -92,7 +92,8 @@ class ActuatorActivities:
         self._records = records
         self._database = database
 
-    def _context(self, key: str = "") -> ActuatorContext:
+    def context(self, key: str = "") -> ActuatorContext:
+        """The context actuators get: the worker's clients and settings, and ``key``."""
         return ActuatorContext(self._http, self._settings, key, self._database)
 
     async def _guarded(self, work: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
@@ -134,7 +135,7 @@ class ActuatorActivities:
 
         async def work() -> dict[str, Any]:
             actuator, params = self._authorize(call)
-            return await actuator.snapshot(self._context(), params)
+            return await actuator.snapshot(self.context(), params)
 
         return await self._guarded(work)
 
@@ -151,7 +152,7 @@ class ActuatorActivities:
             actuator, params = self._authorize(call)
             key = f"{activity.info().workflow_id}:{call.step}"
             async with heartbeating():
-                return await actuator.apply(self._context(key), params)
+                return await actuator.apply(self.context(key), params)
 
         result = await self._guarded(work)
         if call.record is not None and self._records is not None:
@@ -169,7 +170,7 @@ class ActuatorActivities:
                 raise IrreversibleError(f"{actuator.name} is irreversible")
             key = f"{activity.info().workflow_id}:{call.step}:undo"
             async with heartbeating():
-                return await actuator.undo(self._context(key), params, call.before)
+                return await actuator.undo(self.context(key), params, call.before)
 
         return await self._guarded(work)
 
@@ -192,7 +193,7 @@ class ActuatorActivities:
             return progress.result()
         async with heartbeating(details=progress.details):
             while True:
-                result = await check.run(self._context(), params)
+                result = await check.run(self.context(), params)
                 seen = Observation(ok=result.ok, observed=result.observed, detail=result.detail)
                 progress.note(seen)
                 if activity.in_activity():

@@ -8,6 +8,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel, Field
 
+from activities.actuators.diff import field_changes
 from activities.actuators.registry import (
     Actuator,
     ActuatorContext,
@@ -81,6 +82,11 @@ class Scale(Actuator[ScaleParams]):
         state = await admin_call(ctx, p.service, "GET", "/admin/state")
         return {"replicas": state["replicas"]}
 
+    async def diff(self, ctx: ActuatorContext, p: ScaleParams) -> list[dict[str, Any]]:
+        """The replica count now and after (read from the target, nothing written)."""
+        before = await self.snapshot(ctx, p)
+        return field_changes(before, {"replicas": p.replicas})
+
     async def apply(self, ctx: ActuatorContext, p: ScaleParams) -> dict[str, Any]:
         """Set the replica count."""
         return await admin_call(ctx, p.service, "POST", "/admin/scale", {"replicas": p.replicas})
@@ -119,6 +125,11 @@ class FeatureFlag(Actuator[FlagParams]):
         """Record the flag's current value (None when the flag did not exist)."""
         state = await admin_call(ctx, p.service, "GET", "/admin/state")
         return {"enabled": state["flags"].get(p.flag)}
+
+    async def diff(self, ctx: ActuatorContext, p: FlagParams) -> list[dict[str, Any]]:
+        """The flag now and after (read from the target, nothing written)."""
+        before = await self.snapshot(ctx, p)
+        return field_changes({"flags": {p.flag: before["enabled"]}}, {"flags": {p.flag: p.enabled}})
 
     async def apply(self, ctx: ActuatorContext, p: FlagParams) -> dict[str, Any]:
         """Set the flag."""

@@ -122,6 +122,15 @@ class Actuator(ABC, Generic[P]):
         """Describe what :meth:`apply` would do, for simulate mode."""
         return f"{self.name} {p.model_dump(mode='json')}"
 
+    async def diff(self, ctx: ActuatorContext, p: P) -> list[dict[str, Any]] | None:
+        """What :meth:`apply` would change, without changing anything; None when unknown.
+
+        Read the target's state (or ask it for a dry run) and return
+        ``activities.actuators.diff.field_changes(before, after)``. Approval requests and
+        simulate-mode plans show it. It must never write to the target.
+        """
+        return None
+
 
 class Check(ABC, Generic[P]):
     """Base class of every verification check. Subclasses are registered with :func:`check`."""

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import names
 from activities.actuators.registry import (
     Actuator,
+    ActuatorContext,
     InvalidParametersError,
     UnknownNameError,
     get_actuator,
@@ -28,6 +31,9 @@ from api.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# The gate runs as a local activity with a 10 s timeout: a preview gets a part of it.
+PREVIEW_SECONDS = 4.0
+
 
 class GateActivities:
     """Evaluates every actuator call against the policy bundle and signs what it allows."""
@@ -40,8 +46,12 @@ class GateActivities:
         gather_facts: FactsGatherer,
         what_if: WhatIfEngines | None = None,
         records: RecordWriter | None = None,
+        *,
+        actuator_context: Callable[[], ActuatorContext] | None = None,
     ) -> None:
         self._engine = engine
+        # For previews of what an action would change (Actuator.diff); none without it.
+        self._actuator_context = actuator_context
         self._what_if = what_if
         self._records = records
         self._signer = signer
@@ -150,6 +160,9 @@ class GateActivities:
             step=req.step,
         )
         decision = await (await self._policy_for(req)).decide(gate_input)
+        diff = None
+        if decision.outcome == "approval_required" or req.mode == "simulate":
+            diff = await self._preview(actuator, params)
         authorization = None
         if decision.outcome == "allow" and req.mode == "apply":
             authorization = self._authorization(req, clean, decision.bundle_sha256, [])
@@ -161,7 +174,25 @@ class GateActivities:
             params=clean,
             authorization=authorization,
             has_snapshot=type(actuator).snapshot is not Actuator.snapshot,
+            diff=diff,
         )
+
+    async def _preview(self, actuator: Actuator[Any], params: BaseModel) -> dict[str, Any] | None:
+        """What the call would change (``{"changes": [...]}``), for the people who approve it.
+
+        None when the actuator cannot tell. A preview that fails or is slow says so instead
+        of holding up the decision: approvers then see that there is no diff, and why.
+        """
+        if self._actuator_context is None or type(actuator).diff is Actuator.diff:
+            return None
+        try:
+            changes = await asyncio.wait_for(
+                actuator.diff(self._actuator_context(), params), PREVIEW_SECONDS
+            )
+        except Exception as exc:  # any failure of a preview is reported, never raised
+            reason = str(exc) or type(exc).__name__
+            return {"changes": [], "error": f"the change could not be previewed: {reason}"}
+        return None if changes is None else {"changes": changes}
 
     @activity.defn(name=names.POLICY_AUTHORIZE)
     async def authorize(self, req: AuthorizeRequest) -> Authorization:

@@ -137,6 +137,8 @@ def approval_drafts(rec: ApprovalRecord) -> list[EntryDraft]:
             "requirement": asdict(rec.requirement),
             "at": rec.at,
         }
+        if rec.diff is not None:  # what the approvers were shown would change
+            request["diff"] = rec.diff
         drafts.append(
             EntryDraft(
                 rec.incident_id,

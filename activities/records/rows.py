@@ -117,6 +117,7 @@ def upsert_approval(session: Session, rec: ApprovalRecord) -> None:
             roles=rec.requirement.roles,
             requested_at=requested,
             expires_at=requested + timedelta(seconds=rec.requirement.timeout_seconds),
+            diff=rec.diff,
         )
     elif rec.tier and rec.approval_round > 1 and row.status != "pending":
         # The next round after a stricter re-decision: asked again under its requirement.
@@ -129,6 +130,7 @@ def upsert_approval(session: Session, rec: ApprovalRecord) -> None:
         row.expires_at = asked + timedelta(seconds=rec.requirement.timeout_seconds)
         row.decided_at, row.decided_reason = None, None
         row.approval_round = rec.approval_round
+        row.diff = rec.diff
     if rec.status != row.status:
         row.status = rec.status
         if rec.status != "pending":

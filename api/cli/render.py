@@ -11,6 +11,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from api.schemas.incidents import change_lines
+
 Row = dict[str, Any]
 
 
@@ -61,7 +63,7 @@ def approvals_table(approvals: list[Row], status: str) -> Table:
     """Return approval requests as a table."""
     table = _table(
         f"Approvals: {status} ({len(approvals)}; times in UTC)",
-        ["id", "actuator", "tier", "needs", "votes", "requested", "expires"],
+        ["id", "actuator", "tier", "will change", "needs", "votes", "requested", "expires"],
     )
     for approval in approvals:
         needs = f"{approval['quorum']} of {', '.join(approval['roles'])}"
@@ -73,6 +75,7 @@ def approvals_table(approvals: list[Row], status: str) -> Table:
                     approval["id"],
                     approval["actuator"],
                     approval["tier"],
+                    "\n".join(change_lines(approval.get("diff"))),
                     needs,
                     votes,
                     moment(approval["requested_at"]),
@@ -118,8 +121,13 @@ def timeline(incident: Row) -> list[Row]:
             {
                 "at": approval["requested_at"],
                 "event": f"approval {approval['id']} requested",
-                "detail": f"{approval['quorum']} of {', '.join(approval['roles'])}: "
-                + "; ".join(approval["reasons"]),
+                "detail": "\n".join(
+                    [
+                        f"{approval['quorum']} of {', '.join(approval['roles'])}: "
+                        + "; ".join(approval["reasons"]),
+                        *(f"will change {line}" for line in change_lines(approval.get("diff"))),
+                    ]
+                ),
             }
         )
         for vote in approval["votes"]:

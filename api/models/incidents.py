@@ -142,6 +142,9 @@ class Approval(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     decided_reason: str | None = None
+    # What the action will change, as the gate previewed it (activities.actuators.diff):
+    # {"changes": [{"path", "before", "after"}], "error"?}; None when the actuator cannot tell.
+    diff: dict[str, Any] | None = json_field(nullable=True)
 
     incident: Incident | None = Relationship(back_populates="approvals")
     votes: list["ApprovalVote"] = Relationship(back_populates="approval")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Literal
 
@@ -104,7 +105,37 @@ class ApprovalOut(BaseModel):
     expires_at: datetime
     decided_at: datetime | None
     decided_reason: str | None
+    diff: dict[str, Any] | None = Field(
+        default=None,
+        description="What the action will change: changes (path, before, after), or an error "
+        "saying why no preview could be made; null when the actuator cannot tell",
+    )
     votes: list[VoteOut] = Field(default_factory=list)
+
+
+def change_lines(diff: dict[str, Any] | None) -> list[str]:
+    """An approval's diff for people, one line per field: ``replicas: 2 -> 8``.
+
+    Empty when the actuator cannot tell what it would change; the preview's error when it
+    failed.
+    """
+    if not diff:
+        return []
+    lines = [
+        f"{c.get('path')}: {_shown(c.get('before'))} -> {_shown(c.get('after'))}"
+        for c in diff.get("changes") or []
+    ]
+    if diff.get("error"):
+        lines.append(str(diff["error"]))
+    elif not lines:
+        lines.append("no change: the target is already in that state")
+    return lines
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(unset)"
+    return repr(value) if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
 class EvidenceOut(BaseModel):

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from api.models import Approval, ApprovalVote, Incident
+from api.schemas.incidents import change_lines
 
 APPROVE_ACTION = "steward_approve"
 REJECT_ACTION = "steward_reject"
@@ -55,12 +56,19 @@ def _summary_blocks(approval: Approval, incident: Incident | None) -> list[Block
         headline = f"*Approval needed* for incident `{escape(approval.incident_id)}`"
     reasons = "\n".join(f"• {escape(reason)}" for reason in approval.reasons) or "• (none given)"
     params = escape(json.dumps(approval.params, indent=2, sort_keys=True, ensure_ascii=False))
-    return [
+    blocks = [
         _section(headline),
         _section(
             f"*Action:* `{escape(approval.actuator)}` (tier {escape(approval.tier)}, "
             f"step {approval.step})\n*Parameters:*\n```{_cap(params, 2000)}```"
         ),
+    ]
+    changes = change_lines(approval.diff)
+    if changes:  # what the approver says yes to, before -> after
+        text = escape("\n".join(changes))
+        blocks.append(_section(f"*Will change:*\n```{_cap(text, 2500)}```"))
+    return [
+        *blocks,
         _section(
             f"*Why the policy asks:*\n{reasons}\n*Needs:* {approval.quorum} approval(s) from "
             f"{escape(', '.join(approval.roles))}   *Expires:* {_time(approval.expires_at)}"

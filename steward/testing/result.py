@@ -48,7 +48,8 @@ class PlaybookResult:
         steps: The step rows, in order: ``step``, ``kind``, ``name``, ``status``,
             ``params``, ``error``.
         approvals: The approval rows: ``step``, ``actuator``, ``status``, ``votes`` (each
-            ``principal`` and ``decision``) and ``decided_reason``.
+            ``principal`` and ``decision``), ``decided_reason`` and ``diff`` (what the
+            approvers were shown would change).
         ledger: The incident's ledger entries, in order.
         ledger_intact: Whether the entries' hash chain and signatures verify.
         refused_votes: Scripted votes the workflow refused, with why.
@@ -129,6 +130,7 @@ def collect(
                 "actuator": a.actuator,
                 "status": a.status,
                 "decided_reason": a.decided_reason,
+                "diff": a.diff,
                 "votes": [
                     {"principal": v.principal, "decision": v.decision}
                     for v in votes

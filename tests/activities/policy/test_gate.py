@@ -9,13 +9,16 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from activities.actuators.registry import ActuatorContext
 from activities.policy import runtime
 from activities.policy.engine import EmbeddedPolicyEngine
 from activities.policy.facts import make_facts_gatherer
@@ -257,3 +260,48 @@ async def test_authorize_refuses_votes_the_requirement_does_not_admit(
     )
     with pytest.raises(Exception, match="do not satisfy the policy's requirement"):
         await gate_for(sqlite_engine).authorize(request)
+
+
+async def test_a_preview_shows_what_the_call_would_change_and_writes_nothing(
+    sqlite_engine: Engine, demo: httpx.Client, demo_url: str, http: httpx.AsyncClient
+) -> None:
+    settings = Settings(targets={"demo": demo_url})
+    gate = GateActivities(
+        EmbeddedPolicyEngine(POLICIES),
+        DecisionSigner(b"0123456789abcdef0123"),
+        settings,
+        make_facts_gatherer(sqlite_engine),
+        actuator_context=lambda: ActuatorContext(http, settings),
+    )
+    replicas = demo.get("/admin/state").json()["replicas"]
+    simulated = replace(request("demo.scale", {"replicas": replicas + 3}), mode="simulate")
+    result = await gate.gate(simulated)
+    assert result.diff == {
+        "changes": [{"path": "replicas", "before": replicas, "after": replicas + 3}]
+    }
+    flag = await gate.gate(
+        replace(request("demo.feature_flag", {"flag": "dark", "enabled": True}), mode="simulate")
+    )
+    assert flag.diff == {"changes": [{"path": "flags.dark", "before": None, "after": True}]}
+    # An actuator that cannot tell: no diff. A call allowed outright in apply mode: no preview.
+    assert (await gate.gate(replace(request("demo.restart", {}), mode="simulate"))).diff is None
+    allowed = await gate.gate(request("demo.scale", {"replicas": 2}))
+    assert allowed.decision.outcome == "allow" and allowed.diff is None
+    assert demo.get("/admin/actions").json() == []  # previews never write
+
+
+async def test_a_failed_preview_says_why_and_the_gate_still_decides(
+    sqlite_engine: Engine, http: httpx.AsyncClient
+) -> None:
+    settings = Settings(targets={"demo": "http://127.0.0.1:9"})  # nothing listens on port 9
+    gate = GateActivities(
+        EmbeddedPolicyEngine(POLICIES),
+        DecisionSigner(b"0123456789abcdef0123"),
+        settings,
+        make_facts_gatherer(sqlite_engine),
+        actuator_context=lambda: ActuatorContext(http, settings),
+    )
+    result = await gate.gate(replace(request("demo.scale", {"replicas": 3}), mode="simulate"))
+    assert result.decision.outcome == "allow"
+    assert result.diff is not None and result.diff["changes"] == []
+    assert result.diff["error"].startswith("the change could not be previewed: ")

@@ -164,7 +164,7 @@ def test_alembic_config_finds_the_migrations_without_an_ini_file() -> None:
     assert config.get_main_option("sqlalchemy.url") == (
         "postgresql+psycopg://u@h/db?options=-csearch_path%3Dx"
     )
-    assert head_revision() == "0009"
+    assert head_revision() == "0010"
 
 
 def test_get_engine_migrates_the_configured_database_once(

@@ -159,3 +159,15 @@ def test_message_text_is_escaped_and_capped() -> None:
     _, decided = approval_message(approval, incident, [vote])
     assert "Rejected" in all_text(decided) and "&lt;!everyone&gt;" in all_text(decided)
     assert escape("a<b>&c") == "a&lt;b&gt;&amp;c"
+
+
+def test_the_message_shows_what_will_change() -> None:
+    incident = new_incident()
+    diff = {"changes": [{"path": "replicas", "before": 2, "after": 8}]}
+    _, blocks = approval_message(new_approval(incident, diff=diff), incident, [])
+    assert "*Will change:*\n```replicas: 2 -&gt; 8```" in all_text(blocks)
+    failed = {"changes": [], "error": "the change could not be previewed: <timeout>"}
+    _, blocks = approval_message(new_approval(incident, diff=failed), incident, [])
+    assert "could not be previewed: &lt;timeout&gt;" in all_text(blocks)
+    _, blocks = approval_message(new_approval(incident), incident, [])
+    assert "Will change" not in all_text(blocks)

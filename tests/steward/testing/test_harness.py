@@ -194,3 +194,25 @@ async def test_the_policy_directory_is_the_one_given(tmp_path: Path) -> None:
     with pytest.raises(PolicyError):
         async with PlaybookHarness(policy_dir=tmp_path):
             pass
+
+
+async def test_an_approval_shows_what_will_change_in_its_row_and_the_ledger() -> None:
+    async with PlaybookHarness() as harness:
+        harness.fake_actuator("demo.scale", before={"replicas": 2})
+        harness.fake_check("demo.p95_below")
+        harness.script_policy("demo.scale", NeedsApproval())
+        result = await harness.run(HighLatency, approvals=[Approve(by="ann")])
+    assert result.status == "resolved", result.outcome
+    expected = {"changes": [{"path": "replicas", "before": 2, "after": 8}]}
+    assert result.approvals[0]["diff"] == expected
+    requested = next(e for e in result.ledger if e.kind == "approval_requested")
+    assert requested.payload["diff"] == expected and result.ledger_intact
+
+
+async def test_a_simulated_run_plans_with_the_diff_and_touches_nothing() -> None:
+    async with PlaybookHarness() as harness:
+        scale = harness.fake_actuator("demo.scale", before={"replicas": 2})
+        result = await harness.run(HighLatency, mode="simulate", params={"replicas": 4})
+    [planned] = result.outcome.plan
+    assert planned["diff"] == {"changes": [{"path": "replicas", "before": 2, "after": 4}]}
+    assert scale.applied == [] and scale.undone == []
