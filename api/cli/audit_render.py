@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from api.schemas.incidents import change_lines
 from api.services.audit.replay import ReplayOutcome
 
 
@@ -58,6 +59,7 @@ def card_lines(card: dict[str, Any]) -> list[str]:
         reason = f" ({a['reason']})" if a.get("reason") else ""
         asked = f" (round {a['round']})" if a.get("round", 1) > 1 else ""
         lines.append(f"  step {a['step']} {a['actuator']}{asked}: {a['status']}{reason}")
+        lines.extend(f"      shown to change {line}" for line in change_lines(a.get("diff")))
         for v in a["votes"]:
             lines.append(
                 f"      {v['decision']} by {v['principal']} at {v['at']}: {v['comment'] or ''}"

@@ -55,6 +55,8 @@ def _apply_entry(card: dict[str, Any], kind: str, step: int, p: dict[str, Any], 
     elif kind == "approval_requested":
         entry = _approval(approvals, step, str(p.get("actuator")))
         entry.update(requested_at=p.get("at"), requirement=p.get("requirement"))
+        # What the approvers were shown would change (absent before previews existed).
+        entry.update(diff=p.get("diff"))
         # A later round asks again: pending until its own verdict.
         entry.update(round=p.get("round", 1), status="pending")
     elif kind == "vote":
