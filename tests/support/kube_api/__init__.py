@@ -10,14 +10,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from api.core.settings import Settings
 from bench.harness.servers import serve_app
 from tests.support.kube_api.app import create_kube_app
 from tests.support.kube_api.store import KubeStore, Write
 
-__all__ = ["KubeStore", "Write", "running_kube_api", "write_kubeconfig"]
+__all__ = [
+    "CatalogSettings",
+    "KubeStore",
+    "Write",
+    "running_kube_api",
+    "with_catalog",
+    "write_kubeconfig",
+]
 
 
 @contextmanager
@@ -45,3 +54,16 @@ def write_kubeconfig(directory: Path, *, server: str, context: str = "standin") 
     path = directory / f"kubeconfig-{context}.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+class CatalogSettings(Settings):
+    """Settings with a service catalog path, until ``Settings`` carries the catalog itself."""
+
+    catalog_path: Path | None = None
+
+
+def with_catalog(settings: Settings, catalog: dict[str, Any], directory: Path) -> CatalogSettings:
+    """``settings`` plus a catalog file holding ``catalog``, written into ``directory``."""
+    path = directory / "steward.yaml"
+    path.write_text(yaml.safe_dump(catalog))
+    return CatalogSettings.model_validate({**settings.model_dump(), "catalog_path": path})

@@ -123,7 +123,12 @@ class KubeApi:
         if denied is not None:
             return denied
         obj = self.store.get(plural, namespace, name)
-        return JSONResponse(obj) if obj is not None else not_found(plural, name)
+        if obj is None:
+            return not_found(plural, name)
+        changes = self.store.races.pop((plural, namespace, name), None)
+        if changes is not None:
+            self.store.update(plural, namespace, name, changes)
+        return JSONResponse(obj)
 
     async def _patch(
         self, request: Request, plural: str, namespace: str, name: str

@@ -61,12 +61,14 @@ class KubeStore:
         writes: Every stored write, oldest first (dry runs are not writes).
         forbidden: (verb, resource) pairs answered 403, e.g. ``("patch", "deployments")``.
         requests: Every request as ``(method, path, query)``, for tests that look at the wire.
+        races: Changes another writer makes right after a client's next GET of an object.
     """
 
     objects: dict[Key, dict[str, Any]] = field(default_factory=dict)
     writes: list[Write] = field(default_factory=list)
     forbidden: set[tuple[str, str]] = field(default_factory=set)
     requests: list[tuple[str, str, str]] = field(default_factory=list)
+    races: dict[Key, dict[str, Any]] = field(default_factory=dict)
     _version: int = 1000
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -79,6 +81,11 @@ class KubeStore:
     def forbid(self, verb: str, resource: str) -> None:
         """Answer 403 to ``verb`` on ``resource`` (``patch``/``deployments``, ``create``/``pods/eviction``)."""
         self.forbidden.add((verb, resource))
+
+    def race(self, plural: str, namespace: str, name: str, changes: dict[str, Any]) -> None:
+        """Have another writer apply ``changes`` right after a client's next GET of the object,
+        so the client's patch at the version it read meets a newer object."""
+        self.races[(plural, namespace, name)] = changes
 
     def get(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
         """A copy of the stored object, or None."""
