@@ -47,6 +47,16 @@ def workload(
 
 def rolled_out(obj: dict[str, Any]) -> dict[str, Any]:
     """The status of ``obj`` once its controller has rolled out its current spec."""
+    if obj["kind"] == "DaemonSet":
+        return {
+            "observedGeneration": obj["metadata"]["generation"],
+            "currentNumberScheduled": 2,
+            "desiredNumberScheduled": 2,
+            "numberMisscheduled": 0,
+            "numberReady": 2,
+            "updatedNumberScheduled": 2,
+            "numberAvailable": 2,
+        }
     replicas = obj["spec"].get("replicas", 1)
     return {
         "observedGeneration": obj["metadata"]["generation"],
