@@ -73,9 +73,7 @@ async def restore(
             f"{resource_name(res)} {name!r} changed since Steward's change; undoing it would "
             "overwrite that change: decide again"
         )
-    _, after = await change(
-        objs, res, name, patch=patch, holds=restored, patch_type=patch_type
-    )
+    _, after = await change(objs, res, name, patch=patch, holds=restored, patch_type=patch_type)
     return after
 
 

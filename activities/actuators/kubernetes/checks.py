@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from lightkube.resources.core_v1 import Pod
 from pydantic import BaseModel, Field
 from temporalio import activity
 
-from activities.actuators.kubernetes.client import api_call
 from activities.actuators.kubernetes.objects import service_objects
-from activities.actuators.registry import ActionRefusedError, Check, CheckResult, ActuatorContext, check
+from activities.actuators.registry import (
+    ActionRefusedError,
+    ActuatorContext,
+    Check,
+    CheckResult,
+    check,
+)
 
 
 class RolloutParams(BaseModel):
@@ -120,11 +124,7 @@ class PodsReady(Check[PodsReadyParams]):
         try:
             objs = service_objects(ctx.settings, p.service)
             selector = await objs.selector()
-            async with api_call("list", "pods", ""):
-                pods = [
-                    pod
-                    async for pod in objs.client.list(Pod, namespace=objs.namespace, labels=selector)
-                ]
+            pods = await objs.pods(selector)
         except ActionRefusedError as exc:
             return CheckResult(False, {}, str(exc))
         ready, restarts, crashing = _pod_state(pods)

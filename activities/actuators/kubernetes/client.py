@@ -101,7 +101,9 @@ def cluster_client(*, name: str, cluster: KubernetesCluster) -> AsyncClient:
     except (ConfigError, OSError) as exc:
         raise ActionRefusedError(f"cannot configure a client for cluster {name!r}: {exc}") from None
     if single is None:
-        raise ActionRefusedError(f"cluster {name!r}: no context {cluster.context!r} in its kubeconfig")
+        raise ActionRefusedError(
+            f"cluster {name!r}: no context {cluster.context!r} in its kubeconfig"
+        )
     client = AsyncClient(config=single, field_manager=FIELD_MANAGER, trust_env=False)
     _clients[key] = client
     return client

@@ -7,6 +7,7 @@ from typing import Any
 
 from lightkube import AsyncClient
 from lightkube.resources.apps_v1 import DaemonSet, Deployment, StatefulSet
+from lightkube.resources.core_v1 import Pod
 
 from activities.actuators.kubernetes.client import api_call, cluster_client, kube_target
 from activities.actuators.registry import ActionRefusedError
@@ -57,6 +58,14 @@ class ServiceObjects:
 
         async with api_call("get", resource_name(res), name, snapshotted=snapshotted):
             return await self.client.get(res, name, namespace=self.namespace)
+
+    async def pods(self, selector: dict[str, str]) -> list[Any]:
+        """The pods of the service's namespace that carry every label of ``selector``."""
+        labels: dict[str, Any] = dict(selector)
+        async with api_call("list", "pods", ""):
+            return [
+                pod async for pod in self.client.list(Pod, namespace=self.namespace, labels=labels)
+            ]
 
     async def selector(self) -> dict[str, str]:
         """The labels that select the service's pods: the catalog's, else its workload's."""

@@ -51,7 +51,8 @@ class DeletePod(Actuator[DeletePodParams]):
         """Delete the named pod (it must carry the service's labels), or the oldest pods."""
         objs = service_objects(ctx.settings, p.service)
         selector = await objs.selector()
-        key = ctx.idempotency_key
+        # The key with the params: the same key never stands for another call.
+        key = f"{ctx.idempotency_key}|{p.model_dump_json()}" if ctx.idempotency_key else ""
         if key and key in _deleted:
             return {"service": p.service, "deleted": _deleted[key], "retried": True}
         if p.pod:
@@ -70,15 +71,11 @@ class DeletePod(Actuator[DeletePodParams]):
                 )
             chosen = [p.pod]
         else:
-            async with api_call("list", "pods", ""):
-                pods = [
-                    pod
-                    async for pod in objs.client.list(
-                        Pod, namespace=objs.namespace, labels=selector
-                    )
-                ]
+            pods = await objs.pods(selector)
             pods = [pod for pod in pods if pod.metadata.deletionTimestamp is None]
-            pods.sort(key=lambda pod: (str(pod.metadata.creationTimestamp or ""), pod.metadata.name))
+            pods.sort(
+                key=lambda pod: (str(pod.metadata.creationTimestamp or ""), pod.metadata.name)
+            )
             chosen = [pod.metadata.name for pod in pods[: p.max_count]]
         deleted = [name for name in chosen if await _delete(objs, name)]
         if key:

@@ -100,7 +100,9 @@ class SetResources(Actuator[ResourcesParams]):
             holds=lambda o: _holds(o, p.container, wanted, exact=False),
             patch_type=PatchType.STRATEGIC,
         )
-        return outcome(objs, res, name, after, container=p.container, **_resources(after, p.container))
+        return outcome(
+            objs, res, name, after, container=p.container, **_resources(after, p.container)
+        )
 
     async def undo(
         self, ctx: ActuatorContext, p: ResourcesParams, before: dict[str, Any]
@@ -124,7 +126,9 @@ class SetResources(Actuator[ResourcesParams]):
             ours=lambda o: _holds(o, p.container, self._wanted(p), exact=False),
             patch_type=PatchType.STRATEGIC,
         )
-        return outcome(objs, res, name, after, container=p.container, **_resources(after, p.container))
+        return outcome(
+            objs, res, name, after, container=p.container, **_resources(after, p.container)
+        )
 
     async def diff(self, ctx: ActuatorContext, p: ResourcesParams) -> list[dict[str, Any]]:
         """What apply would change, from the API server's dry run (writes nothing)."""

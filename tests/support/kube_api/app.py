@@ -83,7 +83,7 @@ class KubeApi:
         self.store.requests.append((request.method, request.url.path, request.url.query))
         kind = RESOURCES.get(plural)
         if kind is None or params.get("group", "") != kind.group:
-            return status(404, "NotFound", f"the server could not find the requested resource")
+            return status(404, "NotFound", "the server could not find the requested resource")
         if name is None:
             if request.method != "GET":
                 return status(405, "MethodNotAllowed", f"{request.method} on a collection")

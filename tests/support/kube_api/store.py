@@ -79,7 +79,7 @@ class KubeStore:
             return str(self._version)
 
     def forbid(self, verb: str, resource: str) -> None:
-        """Answer 403 to ``verb`` on ``resource`` (``patch``/``deployments``, ``create``/``pods/eviction``)."""
+        """Answer 403 to ``verb`` on ``resource`` (``patch``/``deployments``...)."""
         self.forbidden.add((verb, resource))
 
     def race(self, plural: str, namespace: str, name: str, changes: dict[str, Any]) -> None:

@@ -17,12 +17,16 @@ from typing import Any
 import httpx
 import pytest
 
-from activities.actuators.registry import ActuatorContext, get_actuator, get_check, parse_params
-from activities.actuators.registry import CheckResult
+from activities.actuators.registry import (
+    ActuatorContext,
+    CheckResult,
+    get_actuator,
+    get_check,
+    parse_params,
+)
 from api.core.settings import Settings
 from bench.harness.servers import free_port
-from tests.support.kube_api import KubeStore, running_kube_api, with_catalog, write_kubeconfig
-from tests.support.kube_api import seed
+from tests.support.kube_api import KubeStore, running_kube_api, seed, with_catalog, write_kubeconfig
 
 SHOP = "shop"
 CHECKOUT = {"app": "checkout"}
@@ -45,13 +49,17 @@ class KubeWorld:
         actuator = get_actuator(name)
         return await actuator.snapshot(self.ctx, parse_params(actuator.params_model, params, name))
 
-    async def apply(self, name: str, params: dict[str, Any], key: str = "inc-1:1") -> dict[str, Any]:
+    async def apply(
+        self, name: str, params: dict[str, Any], key: str = "inc-1:1"
+    ) -> dict[str, Any]:
         """The registered actuator's apply with idempotency key ``key``."""
         actuator = get_actuator(name)
         parsed = parse_params(actuator.params_model, params, name)
         return await actuator.apply(self.keyed(key), parsed)
 
-    async def undo(self, name: str, params: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
+    async def undo(
+        self, name: str, params: dict[str, Any], before: dict[str, Any]
+    ) -> dict[str, Any]:
         """The registered actuator's undo."""
         actuator = get_actuator(name)
         parsed = parse_params(actuator.params_model, params, name)
@@ -113,7 +121,9 @@ def seed_shop(store: KubeStore) -> None:
         store, name="checkout", namespace=SHOP, labels=CHECKOUT, containers=("app", "sidecar")
     )
     seed.replica_set(store, deployment=deployment, revision=1, image="registry.local/app:1")
-    seed.workload(store, kind="statefulsets", name="ledger", namespace=SHOP, labels={"app": "ledger"})
+    seed.workload(
+        store, kind="statefulsets", name="ledger", namespace=SHOP, labels={"app": "ledger"}
+    )
     seed.workload(store, kind="daemonsets", name="agent", namespace=SHOP, labels={"app": "agent"})
     seed.hpa(store, name="checkout", namespace=SHOP, minimum=2, maximum=10)
     for name in ("checkout-a", "checkout-b", "checkout-c"):

@@ -48,7 +48,9 @@ async def test_a_change_by_another_writer_between_read_and_patch_is_refused(
     # The other writer changes the replicas right after our read: the stand-in sees our
     # patch carry the version we read, answers 409, and the re-read shows 5, not our 8.
     kube.store.race("deployments", SHOP, "checkout", {"spec": {"replicas": 5}})
-    with pytest.raises(ActionRefusedError, match=r"changed since the snapshot \(resourceVersion .*\); decide again"):
+    with pytest.raises(
+        ActionRefusedError, match=r"changed since the snapshot \(resourceVersion .*\); decide again"
+    ):
         await kube.apply("k8s.scale", SCALE)
     assert kube.deployment()["spec"]["replicas"] == 5
     assert kube.store.writes == []
@@ -92,7 +94,9 @@ async def test_unreachable_api_server_is_retryable(kube: KubeWorld) -> None:
         await kube.apply("k8s.scale", {"service": "gone", "replicas": 2})
     # Not final: the activity retries anything but ActionRefusedError.
     assert not isinstance(caught.value, ActionRefusedError)
-    assert "connect" in type(caught.value).__name__.lower() or "connect" in str(caught.value).lower()
+    assert (
+        "connect" in type(caught.value).__name__.lower() or "connect" in str(caught.value).lower()
+    )
 
 
 async def test_services_that_are_not_on_kubernetes_are_refused(kube: KubeWorld) -> None:

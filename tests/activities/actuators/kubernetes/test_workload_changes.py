@@ -100,6 +100,10 @@ async def test_patch_hpa_refuses_min_above_max_and_a_missing_autoscaler(kube: Ku
     with pytest.raises(ActionRefusedError, match="minReplicas 12 above maxReplicas 10"):
         await kube.apply("k8s.patch_hpa", {"service": "checkout", "min_replicas": 12})
     with pytest.raises(ActionRefusedError, match="'other' was deleted since the snapshot"):
-        await kube.apply("k8s.patch_hpa", {"service": "checkout", "hpa": "other", "max_replicas": 3})
+        await kube.apply(
+            "k8s.patch_hpa", {"service": "checkout", "hpa": "other", "max_replicas": 3}
+        )
     with pytest.raises(ActionRefusedError, match="'other' not found"):
-        await kube.snapshot("k8s.patch_hpa", {"service": "checkout", "hpa": "other", "max_replicas": 3})
+        await kube.snapshot(
+            "k8s.patch_hpa", {"service": "checkout", "hpa": "other", "max_replicas": 3}
+        )
