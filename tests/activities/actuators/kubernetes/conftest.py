@@ -125,6 +125,8 @@ def seed_shop(store: KubeStore) -> None:
         store, kind="statefulsets", name="ledger", namespace=SHOP, labels={"app": "ledger"}
     )
     seed.workload(store, kind="daemonsets", name="agent", namespace=SHOP, labels={"app": "agent"})
+    seed.node(store, name="node-1")
+    seed.node(store, name="node-2", unschedulable=True)
     seed.hpa(store, name="checkout", namespace=SHOP, minimum=2, maximum=10)
     for name in ("checkout-a", "checkout-b", "checkout-c"):
         seed.pod(store, name=name, namespace=SHOP, labels=CHECKOUT)
