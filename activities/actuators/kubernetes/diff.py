@@ -51,3 +51,16 @@ def _list_diff(before: list[Any], after: list[Any], path: str) -> list[dict[str,
         right = after[index] if index < len(after) else None
         changes += json_diff(left, right, path=f"{path}[{index}]")
     return changes
+
+
+def merge_patch_between(source: Any, target: Any) -> Any:
+    """The RFC 7386 merge patch that turns ``source`` into ``target`` (lists are replaced)."""
+    if not (isinstance(source, dict) and isinstance(target, dict)):
+        return target
+    patch: dict[str, Any] = {key: None for key in source if key not in target}
+    for key, value in target.items():
+        if key not in source:
+            patch[key] = value
+        elif source[key] != value:
+            patch[key] = merge_patch_between(source[key], value)
+    return patch
