@@ -44,7 +44,7 @@ async def history(objs: ServiceObjects, deployment: Any) -> dict[int, dict[str, 
     uid = deployment.metadata.uid
     labels: dict[str, Any] = dict(deployment.spec.selector.matchLabels or {})
     async with api_call("list", "replicasets.apps", ""):
-        sets = [
+        sets: list[Any] = [
             rs async for rs in objs.client.list(ReplicaSet, namespace=objs.namespace, labels=labels)
         ]
     revisions: dict[int, dict[str, Any]] = {}
