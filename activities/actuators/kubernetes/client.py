@@ -30,7 +30,7 @@ from api.core.catalog import (
 from api.core.settings import Settings
 
 FIELD_MANAGER = "steward"
-_clients: dict[tuple[str, KubernetesCluster, int], AsyncClient] = {}
+_clients: dict[tuple[str, KubernetesCluster, float, int], AsyncClient] = {}
 
 
 def catalog_of(settings: Settings) -> Any:
@@ -82,12 +82,20 @@ def named_cluster(settings: Settings, name: str) -> KubernetesCluster:
 
 
 def cluster_client(*, name: str, cluster: KubernetesCluster) -> AsyncClient:
-    """The lightkube client of ``cluster``, built once per process and event loop.
+    """The lightkube client of ``cluster``, built once per process, event loop and kubeconfig.
 
     Raises:
         ActionRefusedError: The kubeconfig cannot be read or lacks the context.
     """
-    key = (name, cluster, id(asyncio.get_running_loop()))
+    path = (cluster.kubeconfig or Path("~/.kube/config")).expanduser()
+    try:
+        # A rewritten kubeconfig (rotated credentials) gets a new client.
+        mtime = 0.0 if cluster.in_cluster else path.stat().st_mtime
+    except OSError as exc:
+        raise ActionRefusedError(
+            f"cannot read the kubeconfig of cluster {name!r} ({path}): {exc.strerror}"
+        ) from None
+    key = (name, cluster, mtime, id(asyncio.get_running_loop()))
     client = _clients.get(key)
     if client is not None:
         return client
@@ -95,7 +103,6 @@ def cluster_client(*, name: str, cluster: KubernetesCluster) -> AsyncClient:
         if cluster.in_cluster:
             config = KubeConfig.from_service_account()
         else:
-            path = (cluster.kubeconfig or Path("~/.kube/config")).expanduser()
             config = KubeConfig.from_file(path)
         single = config.get(context_name=cluster.context)
     except (ConfigError, OSError) as exc:
