@@ -18,8 +18,14 @@ from lightkube.resources.core_v1 import Pod
 from pydantic import Field
 
 from activities.actuators.kubernetes.client import api_call, cluster_client, named_cluster
-from activities.actuators.kubernetes.nodes import NodeParams, node_state, set_unschedulable
+from activities.actuators.kubernetes.nodes import (
+    NodeParams,
+    node_state,
+    node_target,
+    set_unschedulable,
+)
 from activities.actuators.registry import ActionRefusedError, Actuator, ActuatorContext, actuator
+from api.core.settings import Settings
 
 MIRROR = "kubernetes.io/config.mirror"
 
@@ -62,6 +68,10 @@ async def _evict(client: Any, pod: Any) -> bool:
 @actuator("k8s.drain", tier="critical", params=DrainParams)
 class Drain(Actuator[DrainParams]):
     """Cordon a node and evict its pods, honouring disruption budgets; undo uncordons it."""
+
+    def target(self, settings: Settings, p: DrainParams) -> str:
+        """The node, as ``<cluster>/<node>``."""
+        return node_target(p)
 
     async def snapshot(self, ctx: ActuatorContext, p: DrainParams) -> dict[str, Any]:
         """Record whether the node was cordoned, and the pods on it."""

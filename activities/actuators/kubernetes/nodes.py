@@ -14,6 +14,7 @@ from activities.actuators.kubernetes.client import (
     named_cluster,
 )
 from activities.actuators.registry import Actuator, ActuatorContext, actuator
+from api.core.settings import Settings
 
 KUBE_NAME = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
 
@@ -23,6 +24,11 @@ class NodeParams(BaseModel):
 
     cluster: str = Field(min_length=1, max_length=100)
     node: str = Field(pattern=KUBE_NAME)
+
+
+def node_target(p: NodeParams) -> str:
+    """What a node action changes, for the policy: ``<cluster>/<node>``."""
+    return f"{p.cluster}/{p.node}"
 
 
 async def set_unschedulable(
@@ -74,6 +80,10 @@ async def node_state(ctx: ActuatorContext, p: NodeParams) -> dict[str, Any]:
 class Cordon(Actuator[NodeParams]):
     """Mark a node unschedulable (its pods keep running); undo uncordons it."""
 
+    def target(self, settings: Settings, p: NodeParams) -> str:
+        """The node, as ``<cluster>/<node>``."""
+        return node_target(p)
+
     async def snapshot(self, ctx: ActuatorContext, p: NodeParams) -> dict[str, Any]:
         """Record whether the node was already cordoned."""
         return await node_state(ctx, p)
@@ -96,6 +106,10 @@ class Cordon(Actuator[NodeParams]):
 @actuator("k8s.uncordon", tier="warn", params=NodeParams)
 class Uncordon(Actuator[NodeParams]):
     """Mark a node schedulable again; undo cordons it."""
+
+    def target(self, settings: Settings, p: NodeParams) -> str:
+        """The node, as ``<cluster>/<node>``."""
+        return node_target(p)
 
     async def snapshot(self, ctx: ActuatorContext, p: NodeParams) -> dict[str, Any]:
         """Record whether the node was cordoned."""

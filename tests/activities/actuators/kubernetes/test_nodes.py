@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from activities.actuators.registry import ActionRefusedError
+from activities.actuators.registry import ActionRefusedError, get_actuator
 from tests.activities.actuators.kubernetes.conftest import KubeWorld
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -46,3 +46,10 @@ async def test_node_errors(kube: KubeWorld) -> None:
     kube.store.forbid("patch", "nodes")
     with pytest.raises(ActionRefusedError, match="may not patch nodes"):
         await kube.apply("k8s.cordon", {"cluster": "standin", "node": "node-1"})
+
+
+async def test_node_actions_target_the_node_for_the_policy(kube: KubeWorld) -> None:
+    for name in ("k8s.cordon", "k8s.uncordon", "k8s.drain"):
+        actuator = get_actuator(name)
+        params = actuator.params_model.model_validate({"cluster": "standin", "node": "node-1"})
+        assert actuator.target(kube.ctx.settings, params) == "standin/node-1"
