@@ -92,9 +92,9 @@ class ActuatorActivities:
         self._records = records
         self._database = database
 
-    def context(self, key: str = "") -> ActuatorContext:
-        """The context actuators get: the worker's clients and settings, and ``key``."""
-        return ActuatorContext(self._http, self._settings, key, self._database)
+    def context(self, key: str = "", before: dict[str, Any] | None = None) -> ActuatorContext:
+        """The context actuators get: the worker's clients and settings, ``key`` and ``before``."""
+        return ActuatorContext(self._http, self._settings, key, self._database, before)
 
     async def _guarded(self, work: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
         """Run ``work``, turning target 4xx answers and our own refusals into final errors."""
@@ -151,8 +151,9 @@ class ActuatorActivities:
         async def work() -> dict[str, Any]:
             actuator, params = self._authorize(call)
             key = f"{activity.info().workflow_id}:{call.step}"
+            before = call.record.before if call.record is not None else None
             async with heartbeating():
-                return await actuator.apply(self.context(key), params)
+                return await actuator.apply(self.context(key, before), params)
 
         result = await self._guarded(work)
         if call.record is not None and self._records is not None:

@@ -51,12 +51,17 @@ class ActuatorContext:
         idempotency_key: ``<workflow id>:<step>`` for apply (``:undo`` appended for undo).
         database: The worker's app database, for actuators and checks that keep state there
             (``webhooks.replay``); None where no database was given.
+        before: For apply: the snapshot taken before the call was approved and dispatched
+            (None when the actuator takes none). An actuator that writes conditionally (a
+            Kubernetes patch at the snapshot's ``resourceVersion``) refuses a target that
+            changed since, instead of acting on a state nobody approved.
     """
 
     http: httpx.AsyncClient
     settings: Settings
     idempotency_key: str = ""
     database: Engine | None = None
+    before: dict[str, Any] | None = None
 
     def app_database(self) -> Engine:
         """Return :attr:`database`.

@@ -22,6 +22,7 @@ async def change(
     holds: Callable[[Any], bool],
     patch_type: PatchType = PatchType.MERGE,
     dry_run: bool = False,
+    since: str | None = None,
 ) -> tuple[Any, Any]:
     """Bring one object to what ``patch`` sets, unless it already ``holds`` it.
 
@@ -29,12 +30,32 @@ async def change(
     version read, so a concurrent change is never overwritten (see ``guarded_patch``). An
     object that already holds the change is left alone: a retried apply writes nothing.
 
+    Args:
+        objs: The service's objects and client.
+        res: The lightkube resource class.
+        name: The object's name.
+        patch: What to set.
+        holds: Whether an object already holds the change.
+        patch_type: Merge (default) or strategic.
+        dry_run: Ask the server what would result, and store nothing.
+        since: The snapshot's ``resourceVersion``: an object changed since then (and not
+            already holding this change) is refused, since the people who approved the call
+            saw the snapshot's state, not this one.
+
     Returns:
         The object before and after (the same object when nothing was written).
+
+    Raises:
+        ActionRefusedError: The object changed since the snapshot.
     """
     current = await objs.read(res, name, snapshotted=True)
     if holds(current) and not dry_run:
         return current, current
+    if since is not None and current.metadata.resourceVersion != since:
+        raise ActionRefusedError(
+            f"{resource_name(res)} {name!r} changed since the snapshot (version {since}, now "
+            f"{current.metadata.resourceVersion}): decide again"
+        )
     after = await guarded_patch(
         objs.client,
         res,
@@ -90,6 +111,12 @@ async def dry_run_diff(
         objs, res, name, patch=patch, holds=lambda _: False, patch_type=patch_type, dry_run=True
     )
     return json_diff(as_dict(before), as_dict(after))
+
+
+def snapshot_version(before: dict[str, Any] | None) -> str | None:
+    """The ``resourceVersion`` a snapshot (made by :func:`outcome`) was read at, if any."""
+    version = (before or {}).get("resourceVersion")
+    return str(version) if version is not None else None
 
 
 def outcome(objs: ServiceObjects, res: Any, name: str, obj: Any, **fields: Any) -> dict[str, Any]:

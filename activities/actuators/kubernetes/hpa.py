@@ -7,7 +7,13 @@ from typing import Any
 from lightkube.resources.autoscaling_v2 import HorizontalPodAutoscaler
 from pydantic import BaseModel, Field, model_validator
 
-from activities.actuators.kubernetes.changes import change, dry_run_diff, outcome, restore
+from activities.actuators.kubernetes.changes import (
+    change,
+    dry_run_diff,
+    outcome,
+    restore,
+    snapshot_version,
+)
 from activities.actuators.kubernetes.objects import service_objects
 from activities.actuators.registry import ActionRefusedError, Actuator, ActuatorContext, actuator
 
@@ -72,6 +78,7 @@ class PatchHpa(Actuator[HpaParams]):
             name,
             patch={"spec": wanted},
             holds=lambda o: all(_bounds(o)[k] == v for k, v in wanted.items()),
+            since=snapshot_version(ctx.before),
         )
         return outcome(objs, HorizontalPodAutoscaler, name, after, **_bounds(after))
 

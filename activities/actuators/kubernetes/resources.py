@@ -7,7 +7,13 @@ from typing import Any
 from lightkube.types import PatchType
 from pydantic import BaseModel, Field, model_validator
 
-from activities.actuators.kubernetes.changes import change, dry_run_diff, outcome, restore
+from activities.actuators.kubernetes.changes import (
+    change,
+    dry_run_diff,
+    outcome,
+    restore,
+    snapshot_version,
+)
 from activities.actuators.kubernetes.objects import ServiceObjects, service_objects
 from activities.actuators.registry import ActionRefusedError, Actuator, ActuatorContext, actuator
 
@@ -99,6 +105,7 @@ class SetResources(Actuator[ResourcesParams]):
             patch=_patch(p.container, wanted),
             holds=lambda o: _holds(o, p.container, wanted, exact=False),
             patch_type=PatchType.STRATEGIC,
+            since=snapshot_version(ctx.before),
         )
         return outcome(
             objs, res, name, after, container=p.container, **_resources(after, p.container)

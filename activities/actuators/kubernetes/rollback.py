@@ -13,7 +13,13 @@ from typing import Any
 from lightkube.resources.apps_v1 import ReplicaSet
 from pydantic import BaseModel, Field
 
-from activities.actuators.kubernetes.changes import change, dry_run_diff, outcome, restore
+from activities.actuators.kubernetes.changes import (
+    change,
+    dry_run_diff,
+    outcome,
+    restore,
+    snapshot_version,
+)
 from activities.actuators.kubernetes.client import api_call
 from activities.actuators.kubernetes.diff import merge_patch_between
 from activities.actuators.kubernetes.objects import ServiceObjects, as_dict, service_objects
@@ -109,7 +115,12 @@ class Rollback(Actuator[RollbackParams]):
         res, name, deployment, _, target, template = await rollback_target(objs, p)
         patch = {"spec": {"template": merge_patch_between(template_of(deployment), template)}}
         _, after = await change(
-            objs, res, name, patch=patch, holds=lambda o: template_of(o) == template
+            objs,
+            res,
+            name,
+            patch=patch,
+            holds=lambda o: template_of(o) == template,
+            since=snapshot_version(ctx.before),
         )
         return outcome(objs, res, name, after, revision=target)
 

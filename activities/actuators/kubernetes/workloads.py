@@ -7,7 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from activities.actuators.kubernetes.changes import change, dry_run_diff, outcome, restore
+from activities.actuators.kubernetes.changes import (
+    change,
+    dry_run_diff,
+    outcome,
+    restore,
+    snapshot_version,
+)
 from activities.actuators.kubernetes.objects import service_objects
 from activities.actuators.registry import Actuator, ActuatorContext, actuator
 
@@ -55,6 +61,7 @@ class Scale(Actuator[ScaleParams]):
             name,
             patch=_replicas_patch(p.replicas),
             holds=lambda o: o.spec.replicas == p.replicas,
+            since=snapshot_version(ctx.before),
         )
         return outcome(objs, res, name, after, replicas=after.spec.replicas)
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 from activities.actuators.diff import MAX_CHANGES, field_changes
 
 
-def test_nested_fields_are_compared_one_by_one_and_lists_whole() -> None:
-    before = {"spec": {"replicas": 3, "template": {"image": "a:1"}, "ports": [80]}, "kind": "D"}
-    after = {"spec": {"replicas": 8, "template": {"image": "a:1"}, "ports": [80, 443]}, "kind": "D"}
+def test_nested_fields_are_compared_one_by_one_and_lists_by_name_or_position() -> None:
+    before = {"spec": {"replicas": 3, "ports": [80], "containers": [{"name": "app", "cpu": 1}]}}
+    after = {"spec": {"replicas": 8, "ports": [80, 443], "containers": [{"name": "app", "cpu": 2}]}}
     assert field_changes(before, after) == [
-        {"path": "spec.ports", "before": [80], "after": [80, 443]},
+        {"path": "spec.containers[app].cpu", "before": 1, "after": 2},
+        {"path": "spec.ports[1]", "before": None, "after": 443},
+        {"path": "spec.replicas", "before": 3, "after": 8},
+    ]
+    assert field_changes(before, after, ignore={"spec.ports", "spec.containers"}) == [
         {"path": "spec.replicas", "before": 3, "after": 8},
     ]
 

@@ -40,9 +40,9 @@ class KubeWorld:
     url: str
     ctx: ActuatorContext
 
-    def keyed(self, key: str) -> ActuatorContext:
-        """The context of an apply with idempotency key ``key``."""
-        return ActuatorContext(self.ctx.http, self.ctx.settings, key)
+    def keyed(self, key: str, before: dict[str, Any] | None = None) -> ActuatorContext:
+        """The context of an apply with idempotency key ``key`` (and its snapshot)."""
+        return ActuatorContext(self.ctx.http, self.ctx.settings, key, before=before)
 
     async def snapshot(self, name: str, params: dict[str, Any]) -> dict[str, Any]:
         """The registered actuator's snapshot."""
@@ -50,12 +50,16 @@ class KubeWorld:
         return await actuator.snapshot(self.ctx, parse_params(actuator.params_model, params, name))
 
     async def apply(
-        self, name: str, params: dict[str, Any], key: str = "inc-1:1"
+        self,
+        name: str,
+        params: dict[str, Any],
+        key: str = "inc-1:1",
+        before: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """The registered actuator's apply with idempotency key ``key``."""
+        """The registered actuator's apply with idempotency key ``key``, after ``before``."""
         actuator = get_actuator(name)
         parsed = parse_params(actuator.params_model, params, name)
-        return await actuator.apply(self.keyed(key), parsed)
+        return await actuator.apply(self.keyed(key, before), parsed)
 
     async def undo(
         self, name: str, params: dict[str, Any], before: dict[str, Any]
@@ -69,7 +73,8 @@ class KubeWorld:
         """The registered actuator's dry-run diff."""
         actuator = get_actuator(name)
         parsed = parse_params(actuator.params_model, params, name)
-        result: list[dict[str, Any]] = await actuator.diff(self.ctx, parsed)  # type: ignore[attr-defined]
+        result = await actuator.diff(self.ctx, parsed)
+        assert result is not None
         return result
 
     async def check(self, name: str, params: dict[str, Any]) -> CheckResult:

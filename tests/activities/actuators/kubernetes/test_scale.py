@@ -56,6 +56,19 @@ async def test_a_change_by_another_writer_between_read_and_patch_is_refused(
     assert kube.store.writes == []
 
 
+async def test_a_change_between_the_snapshot_and_the_apply_is_refused(kube: KubeWorld) -> None:
+    # Approvers saw 3 replicas; someone set 5 while they decided: the apply does not act.
+    before = await kube.snapshot("k8s.scale", SCALE)
+    kube.store.update("deployments", SHOP, "checkout", {"spec": {"replicas": 5}})
+    with pytest.raises(ActionRefusedError, match=r"changed since the snapshot \(version "):
+        await kube.apply("k8s.scale", SCALE, before=before)
+    assert kube.deployment()["spec"]["replicas"] == 5
+    # Unchanged since the snapshot: it applies, at the snapshot's version.
+    before = await kube.snapshot("k8s.scale", SCALE)
+    await kube.apply("k8s.scale", SCALE, before=before)
+    assert kube.deployment()["spec"]["replicas"] == 8
+
+
 async def test_undo_never_overwrites_a_later_change(kube: KubeWorld) -> None:
     before = await kube.snapshot("k8s.scale", SCALE)
     await kube.apply("k8s.scale", SCALE)

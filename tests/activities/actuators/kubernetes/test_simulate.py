@@ -27,4 +27,7 @@ async def test_simulate_mode_plans_every_action_and_writes_nothing(
     assert [p["actuator"] for p in outcome.plan] == [name for name, _ in ACTIONS]
     assert {s.status for s in steps(engine, handle.id)} == {"planned"}
     assert kube.store.writes == []
-    assert not [r for r in kube.store.requests if r[0] != "GET"]
+    # Only reads, and the server-side dry runs of the previews (which store nothing).
+    assert not [r for r in kube.store.requests if r[0] != "GET" and "dryRun=All" not in r[2]]
+    scale = next(p for p in outcome.plan if p["actuator"] == "k8s.scale")
+    assert scale["diff"]["changes"] == [{"path": "spec.replicas", "before": 3, "after": 8}]
