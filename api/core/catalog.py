@@ -45,6 +45,7 @@ __all__ = [
     "HttpTarget",
     "KubernetesCluster",
     "KubernetesTarget",
+    "NoAdminUrlError",
     "Service",
     "WorkloadRef",
     "load_catalog",
@@ -57,6 +58,10 @@ KUBE_NAME = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
 
 class CatalogError(ValueError):
     """The catalog file cannot be read or does not validate; the message names file and field."""
+
+
+class NoAdminUrlError(ValueError):
+    """An HTTP actuator was pointed at a service that has no admin URL (a Kubernetes one)."""
 
 
 class _Strict(BaseModel):

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from api.core.catalog import Catalog, DemoTarget, HttpTarget
+from api.core.catalog import Catalog, DemoTarget, HttpTarget, NoAdminUrlError
 from api.core.catalog_sources import effective_catalog
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -249,7 +249,7 @@ class Settings(BaseSettings):
 
         Raises:
             KeyError: Unknown service, naming the known ones.
-            ValueError: A Kubernetes service, which has no admin URL.
+            NoAdminUrlError: A Kubernetes service, which has no admin URL (a ValueError).
             CatalogError: The catalog does not validate.
         """
         target = self.catalog().service(service).target
@@ -257,7 +257,7 @@ class Settings(BaseSettings):
             return target.url.rstrip("/")
         if isinstance(target, DemoTarget):
             return f"http://127.0.0.1:{self.demo_port}"
-        raise ValueError(
+        raise NoAdminUrlError(
             f"service {service!r} runs on Kubernetes (cluster {target.cluster}, namespace "
             f"{target.namespace}): it has no admin URL; use a Kubernetes actuator"
         )

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
+
+from api.core.settings import get_settings
 
 
 def write_kubeconfig(path: Path, *contexts: str) -> Path:
@@ -55,4 +58,12 @@ def write_catalog(directory: Path, context: str = "prod-eu") -> Path:
     kubeconfig = write_kubeconfig(directory / "kube" / "config", "prod-eu", "staging")
     path = directory / "steward.yaml"
     path.write_text(catalog_text(kubeconfig, context))
+    return path
+
+
+def use_catalog(directory: Path, monkeypatch: pytest.MonkeyPatch, context: str = "prod-eu") -> Path:
+    """Point this test's settings (``get_settings()``) at a catalog written under ``directory``."""
+    path = write_catalog(directory, context)
+    monkeypatch.setenv("STEWARD_CATALOG", str(path))
+    get_settings.cache_clear()
     return path

@@ -305,5 +305,14 @@ THIRD_OF_THE_REPLICAS: dict[str, Any] = {
     "tier": "warn",
     "parameters": {"replicas_affected": 3, "replicas_total": 9, "targets": "demo"},
 }
+# Over the shipped replica limit, for a target the catalog declares: reaches the parameter
+# limits and the catalog's service fact whatever the generated examples happen to be.
+TOO_MANY_REPLICAS: dict[str, Any] = {
+    **RESTART,
+    "action": "demo.scale",
+    "tier": "warn",
+    "parameters": {"replicas": 40},
+    "stats": {**RESTART["stats"], "service": {"environment": "production", "owners": ["sre"]}},
+}
 # The kill switch on with no reason given: the reason falls back to a stock text.
 KILLED_WITHOUT_REASON: dict[str, Any] = {**SHIPPED, "kill_switch": {"enabled": True, "reason": ""}}
