@@ -1,30 +1,13 @@
 """The service catalog: every service Steward may act on, its owners, and how to reach it.
 
-One YAML file (``STEWARD_CATALOG``, e.g. ``steward.yaml``)::
-
-    clusters:
-      prod-eu:
-        kubeconfig: ~/.kube/config      # or in_cluster: true
-        context: prod-eu
-    services:
-      checkout:
-        environment: production
-        owners: [team-payments]
-        target:
-          kind: kubernetes
-          cluster: prod-eu
-          namespace: shop
-          workload: {kind: Deployment, name: checkout}   # or selector: {app: checkout}
-          containers: [app]
-        queries:
-          p95_ms: histogram_quantile(0.95, sum by (le) (rate(http_seconds_bucket[5m]))) * 1e3
-      billing:
-        environment: staging
-        owners: [team-billing]
-        target: {kind: http, url: "http://10.0.0.5:8080"}
-
-A catalog that does not validate is refused whole, with the file, the service and the field
-in the message (:class:`CatalogError`).
+One YAML file (``STEWARD_CATALOG``, e.g. ``steward.yaml``; the format is in docs/catalog.md
+and ``steward.example.yaml`` is a full example): ``clusters`` (a kubeconfig file and context,
+or ``in_cluster``) and ``services``, each with its environment, owners, target (``kubernetes``,
+``http`` or ``demo``) and named PromQL queries. A catalog that does not validate is refused
+whole, with the file, the service and the field in the message (:class:`CatalogError`);
+:meth:`Catalog.check_reachable_config` checks kubeconfig files and contexts at start-up.
+Which catalog a process uses (the file, or the deprecated ``STEWARD_TARGETS``) is
+:mod:`api.core.catalog_sources`.
 """
 
 from __future__ import annotations
@@ -207,11 +190,9 @@ class Catalog(_Strict):
         Raises:
             CatalogError: One line naming the catalog, the cluster, the file and the context.
         """
-        for name, cluster in sorted(self.clusters.items()):
-            if cluster.in_cluster:
-                continue
-            problem = check_kubeconfig(cluster.kubeconfig, cluster.context)
-            if problem is not None:
+        files = {name: c for name, c in self.clusters.items() if not c.in_cluster}
+        for name, cluster in sorted(files.items()):
+            if (problem := check_kubeconfig(cluster.kubeconfig, cluster.context)) is not None:
                 raise CatalogError(f"service catalog {self.source}: clusters.{name}: {problem}")
 
     @model_validator(mode="after")
