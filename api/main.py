@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.core.catalog import CatalogError
 from api.core.db import get_engine
 from api.core.ratelimit import TokenBucketLimiter
 from api.core.settings import get_settings
@@ -27,6 +29,7 @@ from api.routes import (
     monitors,
     policy,
     refusals,
+    services,
     signals,
     slack,
     slack_links,
@@ -65,8 +68,11 @@ def create_app() -> FastAPI:
 
     Raises:
         RuntimeError: A route declares no permission (see ``api.http.deps.allow``).
+        CatalogError: The service catalog does not validate, or a cluster's kubeconfig file
+            or context is missing.
     """
     settings = get_settings()
+    settings.catalog().check_reachable_config()
     app = FastAPI(
         title="Steward",
         version="0.1.0",
@@ -89,6 +95,7 @@ def create_app() -> FastAPI:
     app.include_router(guarded(policy.router))
     app.include_router(guarded(monitors.router))
     app.include_router(guarded(signals.router))
+    app.include_router(guarded(services.router))
     app.include_router(guarded(deliveries.router))
     install_refusal_recording(app)
     install_temporal_unavailable_handlers(app)
@@ -105,4 +112,13 @@ def create_app() -> FastAPI:
     return app
 
 
-app = create_app()
+def _app_or_exit() -> FastAPI:
+    """The app; a bad service catalog is one line on stderr and exit status 2 (as a worker)."""
+    try:
+        return create_app()
+    except CatalogError as error:
+        print(f"steward api: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+app = _app_or_exit()

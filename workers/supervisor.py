@@ -29,6 +29,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from api.core.catalog import CatalogError
 from api.core.settings import Settings, get_settings
 from api.services.plugins import PluginError, load_plugins
 from workers.stack.preflight import (
@@ -80,7 +81,9 @@ def preflight(settings: Settings) -> tuple[Path, PrometheusPlan]:
     try:
         # The workers would each stop on this at start: say it once, before anything runs.
         load_plugins(settings)
-    except PluginError as error:
+        # And on a service catalog that does not validate or names a missing kubeconfig.
+        settings.catalog().check_reachable_config()
+    except (PluginError, CatalogError) as error:
         raise PreflightError(str(error)) from error
     prometheus = plan_prometheus(settings)
     runs = prometheus.binary is not None

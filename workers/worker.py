@@ -24,6 +24,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.catalog import build_activities
 from activities.policy.engine import PolicyEngine
 from activities.policy.factory import make_policy_engine
+from api.core.catalog import CatalogError
 from api.core.db import get_engine
 from api.core.settings import Settings, get_settings
 from api.core.temporal import connect
@@ -105,8 +106,11 @@ def build_worker(
 
     Raises:
         PluginError: A plugin cannot be loaded, clashes, or a playbook calls an unknown name.
+        CatalogError: The service catalog does not validate, or a cluster's kubeconfig file
+            or context is missing.
     """
     load_plugins(settings)
+    settings.catalog().check_reachable_config()
     workflows = [*registered_workflows().values(), *extra_workflows]
     cache_workflow_bytecode(workflows)
     return Worker(
@@ -195,14 +199,16 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
 def main() -> None:
     """Entry point of ``python -m workers.worker``.
 
-    A plugin that cannot be loaded (or a playbook calling an unknown actuator) is reported in
+    A plugin that cannot be loaded (or a playbook calling an unknown actuator), or a service
+    catalog that does not validate (or names a missing kubeconfig or context), is reported in
     one line before anything connects, and the process exits with status 2.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = get_settings()
     try:
         load_plugins(settings)
-    except PluginError as error:
+        settings.catalog().check_reachable_config()
+    except (PluginError, CatalogError) as error:
         print(f"steward worker: {error}", file=sys.stderr)
         raise SystemExit(PLUGINS_FAILED) from None
     asyncio.run(run(settings))

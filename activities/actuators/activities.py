@@ -34,6 +34,7 @@ from activities.actuators.verification import Observation, VerifyProgress
 from activities.policy.signing import AuthorizationError, DecisionSigner
 from activities.records.writer import RecordWriter
 from activities.types import ActuatorCall, UndoCall, VerifyRequest, VerifyResult
+from api.core.catalog import NoAdminUrlError
 from api.core.settings import Settings
 
 
@@ -106,6 +107,8 @@ class ActuatorActivities:
             InvalidParametersError,
             IrreversibleError,
             ActionRefusedError,
+            # An HTTP actuator on a Kubernetes service: no retry will give it an admin URL.
+            NoAdminUrlError,
         ) as exc:
             raise non_retryable(exc) from exc
         except httpx.HTTPStatusError as exc:

@@ -17,6 +17,12 @@ The policy stays pure: everything it knows about the world arrives in ``input.st
     The kill switch set at runtime through the API, or null.
 ``freezes``
     Freeze windows set at runtime through the API that are not over yet.
+``service``
+    The action target's ``environment`` and ``owners`` from the service catalog, or null when
+    the catalog does not declare them (an unknown target, the built-in demo, a
+    ``STEWARD_TARGETS`` entry): the policy then reads its ``data.json`` as before. Added by
+    the gate (:func:`service_fact`), not read from the database; gate inputs recorded before
+    it existed lack it, and the policy decides them as it did.
 
 ``steward policy check`` fails a policy that reads a fact not listed in :data:`FACT_KEYS`.
 """
@@ -32,9 +38,10 @@ from sqlalchemy import Engine, bindparam, text
 from sqlmodel import Session
 
 from activities.policy import runtime
+from api.core.settings import Settings
 from api.models import UTCDateTime, utcnow
 
-FACT_KEYS = ("applied", "verified", "kill_switch", "freezes")
+FACT_KEYS = ("applied", "verified", "kill_switch", "freezes", "service")
 WINDOWS = (60, 300, 900, 3600, 86400)
 VERIFIED_RUNS = 50
 
@@ -52,7 +59,16 @@ FactsGatherer = Callable[[str, str, str], Facts]
 
 def empty_stats() -> dict[str, Any]:
     """Return the facts of a database with no history: the shape every decision sees."""
-    return {"applied": [], "verified": [], "kill_switch": None, "freezes": []}
+    return {"applied": [], "verified": [], "kill_switch": None, "freezes": [], "service": None}
+
+
+def service_fact(settings: Settings, target: str) -> dict[str, Any] | None:
+    """The catalog's environment and owners of ``target``, or None when it declares none.
+
+    Raises:
+        CatalogError: The catalog file changed since start-up and no longer validates.
+    """
+    return settings.catalog().policy_facts(target)
 
 
 def make_facts_gatherer(engine: Engine) -> FactsGatherer:
@@ -70,6 +86,8 @@ def make_facts_gatherer(engine: Engine) -> FactsGatherer:
                 "verified": verified_outcomes(session, action, service),
                 "kill_switch": runtime.kill_switch_fact(session),
                 "freezes": [runtime.freeze_fact(f) for f in runtime.active_freezes(session, now)],
+                # The gate fills it from the catalog (service_fact): the database has no say.
+                "service": None,
             }
             return Facts(stats, runtime.reload_generation(session))
 
@@ -140,4 +158,5 @@ def sample_stats() -> dict[str, Any]:
                 "services": ["demo"],
             }
         ],
+        "service": {"environment": "staging", "owners": ["sre"]},
     }

@@ -21,7 +21,7 @@ from activities.actuators.registry import (
     parse_params,
 )
 from activities.policy.engine import PolicyEngine, PolicyError, gate_input_to_dict
-from activities.policy.facts import FactsGatherer
+from activities.policy.facts import FactsGatherer, service_fact
 from activities.policy.sandbox import PolicyLimitError
 from activities.policy.signing import DecisionSigner, params_sha256
 from activities.policy.what_if import AppliedObjectsEngine, WhatIfEngine, WhatIfEngines
@@ -146,6 +146,8 @@ class GateActivities:
             self._gather_facts, req.actuator, req.incident.service, target
         )
         await self._follow_reloads(facts.reload_generation)
+        # The catalog, not data.json, says the target's environment and owners when it can.
+        stats = {**facts.stats, "service": service_fact(self._settings, target)}
         gate_input = GateInput(
             action=req.actuator,
             target=target,
@@ -154,7 +156,7 @@ class GateActivities:
             incident=req.incident,
             requester=req.requester,
             mode=req.mode,
-            stats=facts.stats,
+            stats=stats,
             time=req.time,
             workflow_id=req.workflow_id,
             step=req.step,

@@ -27,6 +27,7 @@ from api.cli import (
     plugins,
     policy,
     retention,
+    services,
     slack,
 )
 from api.cli import demo as demo_module
@@ -46,6 +47,7 @@ app.add_typer(retention.app, name="retention")
 app.add_typer(playbook.app, name="playbook")
 operator.register(app)
 plugins.register(app)
+services.register(app)
 audit.register(app, keys.app)
 
 

@@ -1,40 +1,25 @@
 """The service catalog: every service Steward may act on, its owners, and how to reach it.
 
-One YAML file (``STEWARD_CATALOG``, e.g. ``steward.yaml``)::
-
-    clusters:
-      prod-eu:
-        kubeconfig: ~/.kube/config      # or in_cluster: true
-        context: prod-eu
-    services:
-      checkout:
-        environment: production
-        owners: [team-payments]
-        target:
-          kind: kubernetes
-          cluster: prod-eu
-          namespace: shop
-          workload: {kind: Deployment, name: checkout}   # or selector: {app: checkout}
-          containers: [app]
-        queries:
-          p95_ms: histogram_quantile(0.95, sum by (le) (rate(http_seconds_bucket[5m]))) * 1e3
-      billing:
-        environment: staging
-        owners: [team-billing]
-        target: {kind: http, url: "http://10.0.0.5:8080"}
-
-A catalog that does not validate is refused whole, with the file, the service and the field
-in the message (:class:`CatalogError`).
+One YAML file (``STEWARD_CATALOG``, e.g. ``steward.yaml``; the format is in docs/catalog.md
+and ``steward.example.yaml`` is a full example): ``clusters`` (a kubeconfig file and context,
+or ``in_cluster``) and ``services``, each with its environment, owners, target (``kubernetes``,
+``http`` or ``demo``) and named PromQL queries. A catalog that does not validate is refused
+whole, with the file, the service and the field in the message (:class:`CatalogError`);
+:meth:`Catalog.check_reachable_config` checks kubeconfig files and contexts at start-up.
+Which catalog a process uses (the file, or the deprecated ``STEWARD_TARGETS``) is
+:mod:`api.core.catalog_sources`.
 """
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+from api.core.kubeconfig import check_kubeconfig
 
 __all__ = [
     "Catalog",
@@ -43,6 +28,7 @@ __all__ = [
     "HttpTarget",
     "KubernetesCluster",
     "KubernetesTarget",
+    "NoAdminUrlError",
     "Service",
     "WorkloadRef",
     "load_catalog",
@@ -55,6 +41,10 @@ KUBE_NAME = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
 
 class CatalogError(ValueError):
     """The catalog file cannot be read or does not validate; the message names file and field."""
+
+
+class NoAdminUrlError(ValueError):
+    """An HTTP actuator was pointed at a service that has no admin URL (a Kubernetes one)."""
 
 
 class _Strict(BaseModel):
@@ -146,10 +136,64 @@ class Service(_Strict):
 
 
 class Catalog(_Strict):
-    """The whole catalog; :meth:`service` and :meth:`cluster` name the known ones on a miss."""
+    """The whole catalog; :meth:`service` and :meth:`cluster` name the known ones on a miss.
+
+    Attributes:
+        clusters: Kubernetes clusters by name.
+        services: Services by name.
+        source: Where it was read from (the file, or ``STEWARD_TARGETS``), for messages.
+    """
 
     clusters: dict[str, KubernetesCluster] = Field(default_factory=dict)
     services: dict[Annotated[str, Field(pattern=NAME)], Service] = Field(default_factory=dict)
+    # Services no catalog file declared (the built-in demo, STEWARD_TARGETS entries): their
+    # environment and owners still come from the policy's data.json, as before the catalog.
+    _undeclared: frozenset[str] = PrivateAttr(default=frozenset())
+    _source: str = PrivateAttr(default="the service catalog")
+
+    @property
+    def source(self) -> str:
+        """The file the catalog was read from, or what it was built from."""
+        return self._source
+
+    def with_origin(self, *, source: str, undeclared: frozenset[str] = frozenset()) -> Catalog:
+        """A copy that names its ``source`` and the services it does not declare facts for.
+
+        Args:
+            source: The file, or ``STEWARD_TARGETS``.
+            undeclared: Services whose environment and owners the policy data decides.
+        """
+        copy = self.model_copy()
+        copy._source = source
+        copy._undeclared = undeclared
+        return copy
+
+    def policy_facts(self, name: str) -> dict[str, Any] | None:
+        """The environment and owners the policy reads for ``name``.
+
+        Returns:
+            ``{"environment": ..., "owners": [...]}`` for a service a catalog file declares;
+            None for an unknown one and for one it does not declare (the built-in demo,
+            ``STEWARD_TARGETS`` entries): the policy then reads its ``data.json``.
+        """
+        service = self.services.get(name)
+        if service is None or name in self._undeclared:
+            return None
+        return {"environment": service.environment, "owners": list(service.owners)}
+
+    def check_reachable_config(self) -> None:
+        """Check that every cluster not ``in_cluster`` has its kubeconfig file and context.
+
+        The file is the cluster's ``kubeconfig`` (``~`` expanded), else ``~/.kube/config``;
+        a named context must be one of the file's ``contexts[].name``.
+
+        Raises:
+            CatalogError: One line naming the catalog, the cluster, the file and the context.
+        """
+        files = {name: c for name, c in self.clusters.items() if not c.in_cluster}
+        for name, cluster in sorted(files.items()):
+            if (problem := check_kubeconfig(cluster.kubeconfig, cluster.context)) is not None:
+                raise CatalogError(f"service catalog {self.source}: clusters.{name}: {problem}")
 
     @model_validator(mode="after")
     def _clusters_exist(self) -> Catalog:
@@ -188,11 +232,18 @@ class Catalog(_Strict):
             raise KeyError(f"unknown cluster {name!r}; known clusters: {known}") from None
 
 
+def _one_line(text: str) -> str:
+    # YAML errors span lines (a caret under the column): start-up errors are one line.
+    return " ".join(text.split())
+
+
 def _field_errors(path: Path, exc: ValidationError) -> str:
     problems = []
     for err in exc.errors():
         message = str(err["msg"]).removeprefix("Value error, ")
-        where = ".".join(str(p) for p in err["loc"])
+        # Drop the union's tag from the path: target.namespace, not target.kubernetes.namespace.
+        loc = [p for i, p in enumerate(err["loc"]) if not (i and err["loc"][i - 1] == "target")]
+        where = ".".join(str(p) for p in loc)
         # A whole-catalog check names its own field (services.<name>.target.cluster).
         problems.append(f"{where}: {message}" if where else message)
     return f"invalid service catalog {path}: {'; '.join(problems)}"
@@ -210,11 +261,16 @@ def parse_catalog(path: Path) -> Catalog:
     except OSError as exc:
         raise CatalogError(f"cannot read the service catalog {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise CatalogError(f"the service catalog {path} is not valid YAML: {exc}") from None
+        raise CatalogError(
+            _one_line(f"the service catalog {path} is not valid YAML: {exc}")
+        ) from None
+    if not isinstance(document, dict):
+        raise CatalogError(f"the service catalog {path} must be a mapping with services:")
     try:
-        return Catalog.model_validate(document)
+        catalog = Catalog.model_validate(document)
     except ValidationError as exc:
-        raise CatalogError(_field_errors(path, exc)) from None
+        raise CatalogError(_one_line(_field_errors(path, exc))) from None
+    return catalog.with_origin(source=str(path))
 
 
 _cache: dict[Path, tuple[float, Catalog]] = {}

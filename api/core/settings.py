@@ -9,8 +9,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from api.core.catalog import Catalog, DemoTarget, HttpTarget, NoAdminUrlError
+from api.core.catalog_sources import effective_catalog
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,7 +39,9 @@ class Settings(BaseSettings):
         api_host: Interface the API binds to.
         api_port: Port of the API.
         demo_port: Port of the demo target.
-        targets: Service name -> base URL of its admin API.
+        catalog_path: The service catalog file (``STEWARD_CATALOG``); see :meth:`catalog`.
+        targets: Service name -> base URL of its admin API. Deprecated: the catalog replaces
+            it (each entry becomes an ``http`` service); ignored when ``catalog_path`` is set.
         signing_key: Secret that signs gate decisions; generated under ``home`` when unset.
         ledger_key: Ed25519 private key (PEM, or base64 of the 32-byte seed) that signs the
             evidence ledger; ``home/ledger.key`` (made by ``steward keys ledger``, or on first
@@ -134,6 +139,9 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     demo_port: int = 8900
+    catalog_path: Path | None = Field(
+        default=None, validation_alias=AliasChoices("STEWARD_CATALOG", "catalog_path")
+    )
     targets: dict[str, str] = Field(default_factory=dict)
     signing_key: str | None = None
     ledger_key: str | None = None
@@ -223,14 +231,36 @@ class Settings(BaseSettings):
         self.home.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{(self.home / 'steward.db').resolve()}"
 
+    def catalog(self) -> Catalog:
+        """The service catalog: the ``catalog_path`` file, else one built from ``targets``.
+
+        The built-in ``demo`` service is added unless the catalog defines ``demo``; using
+        ``targets`` logs one deprecation warning per process (see
+        :mod:`api.core.catalog_sources`).
+
+        Raises:
+            CatalogError: The catalog does not validate; the message names file, service and
+                field.
+        """
+        return effective_catalog(catalog_path=self.catalog_path, targets=self.targets)
+
     def target_url(self, service: str) -> str:
-        """Return the admin base URL of ``service``; the demo target is known by default."""
-        if service in self.targets:
-            return self.targets[service].rstrip("/")
-        if service == "demo":
+        """Return the admin base URL of an ``http`` or ``demo`` service of the catalog.
+
+        Raises:
+            KeyError: Unknown service, naming the known ones.
+            NoAdminUrlError: A Kubernetes service, which has no admin URL (a ValueError).
+            CatalogError: The catalog does not validate.
+        """
+        target = self.catalog().service(service).target
+        if isinstance(target, HttpTarget):
+            return target.url.rstrip("/")
+        if isinstance(target, DemoTarget):
             return f"http://127.0.0.1:{self.demo_port}"
-        known = ", ".join(sorted({"demo", *self.targets})) or "none"
-        raise KeyError(f"unknown service {service!r}; known services: {known}")
+        raise NoAdminUrlError(
+            f"service {service!r} runs on Kubernetes (cluster {target.cluster}, namespace "
+            f"{target.namespace}): it has no admin URL; use a Kubernetes actuator"
+        )
 
     def resolved_signing_key(self) -> bytes:
         """Return the decision-signing secret, creating ``home/signing.key`` on first use."""

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
+from api.core.catalog import CatalogError
 from api.core.permissions import Permission
 from api.core.settings import get_settings
 from api.http.deps import ClientDep, PrincipalDep, SessionDep, allow, take_simulation_quota
@@ -72,6 +73,9 @@ async def create_incident(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     except KeyError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.args[0]) from exc
+    except CatalogError as exc:
+        # Validated at start-up; an edit since then is the server's problem, not the caller's.
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
     if not created:
         response.status_code = status.HTTP_200_OK
     plan = None

@@ -118,14 +118,15 @@ async def open_incident(
     Raises:
         UnknownPlaybookError: No such playbook.
         InvalidParamsError: The params do not match the playbook's schema; nothing started.
-        KeyError: Unknown service, naming the known ones.
+        KeyError: Unknown service, naming the known ones of the catalog.
+        CatalogError: The catalog file changed since start-up and no longer validates.
         RPCError: Temporal did not answer (the API answers 503). The row is written only after
             the workflow started, so nothing is left half-opened; evidence for an open incident
             is stored before it is signalled, and sending it again signals it again (the
             stored copy is deduplicated by its key).
     """
     known_playbook(body.playbook)
-    settings.target_url(body.service)  # raises KeyError naming the known services
+    settings.catalog().service(body.service)  # raises KeyError naming the known services
     check_params(body.playbook, body.params)
     start = window_start(datetime.now(UTC), settings.incident_window_seconds)
     ident = incident_id(body.service, body.signal, body.mode, start)

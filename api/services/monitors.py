@@ -73,7 +73,7 @@ def validate_fields(
         MonitorInputError: Naming the field, with the known values when a name is unknown.
     """
     try:
-        settings.target_url(fields.service)
+        settings.catalog().service(fields.service)
     except KeyError as exc:
         raise MonitorInputError(("service",), str(exc.args[0])) from None
     try:

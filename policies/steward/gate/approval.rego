@@ -37,11 +37,10 @@ _requirement(c, d) := {
 	"principals": base.principals,
 	"excluded_principals": [c.opened_by],
 	"timeout_seconds": base.timeout_seconds,
-	"escalation": [_group(g, owners, d.teams) | some g in object.get(a, "escalation", [])],
+	"escalation": [_group(g, c.owners, d.teams) | some g in object.get(a, "escalation", [])],
 } if {
 	a := _approval_config(c, d)
-	owners := object.get(d.services, [c.target, "owners"], [])
-	base := _group(a, owners, d.teams)
+	base := _group(a, c.owners, d.teams)
 }
 
 _group(g, owners, teams) := {

@@ -85,3 +85,46 @@ test_escalation_can_make_a_quorum_meetable if {
 	d := gate.decide(_input_with({"tier": "critical"}), chain)
 	d.outcome == "approval_required"
 }
+
+# The catalog's facts (stats.service) win over data.json's services entry; without them
+# (inputs recorded before the catalog, or a target the catalog does not declare) data.json
+# decides as it always did.
+_from_catalog(env, owners) := _input_with({
+	"tier": "critical",
+	"stats": _stats_with({"service": {"environment": env, "owners": owners}}),
+})
+
+test_catalog_owners_win_over_data if {
+	d := gate.decide(_from_catalog("staging", ["sre"]), _with_approval({"owners_only": true, "quorum": 1}))
+	d.approval.teams == ["sre"]
+	d.approval.principals == ["sam"]
+}
+
+test_catalog_environment_wins_over_data if {
+	warn := _input_with({"tier": "warn", "stats": _stats_with({"service": {"environment": "production", "owners": []}})})
+	d := gate.decide(warn, _data)
+	d.outcome == "approval_required"
+	d.reasons == ["tier warn requires approval in production"]
+}
+
+test_catalog_fact_null_falls_back_to_data if {
+	null_fact := _input_with({"tier": "critical", "stats": _stats_with({"service": null})})
+	d := gate.decide(null_fact, _with_approval({"owners_only": true}))
+	d.approval.teams == ["payments"]
+	d == gate.decide(_input_with({"tier": "critical"}), _with_approval({"owners_only": true}))
+}
+
+test_catalog_without_owners_cannot_meet_an_owners_only_quorum if {
+	# data.json names owners for demo; the catalog's empty list is what counts.
+	d := gate.decide(_from_catalog("staging", []), _with_approval({"owners_only": true, "quorum": 1}))
+	d.outcome == "deny"
+	d.rules == ["approval_quorum"]
+}
+
+test_recorded_input_without_the_fact_decides_as_before if {
+	prod := _data_with({"services": {"demo": {"environment": "production", "owners": ["sre"]}}})
+	d := gate.decide(_input_with({"tier": "warn"}), prod)
+	d.outcome == "approval_required"
+	d.reasons == ["tier warn requires approval in production"]
+	d.approval.excluded_principals == ["olga"]
+}

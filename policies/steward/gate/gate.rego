@@ -50,18 +50,28 @@ _decide_input(inp, d) := _deny(problems) if {
 		"now": inp.time,
 		"env": env,
 		"environment": object.get(d.environments, env, {}),
+		"owners": object.get(svc, "owners", []),
 	},
 	inp.parameters,
 	inp.stats,
 	d,
 ) if {
-	env := object.get(d.services, [inp.target, "environment"], "default")
+	svc := _service_facts(inp, d)
+	env := object.get(svc, "environment", "default")
 }
+
+# The target's environment and owners: the service catalog's, which the gate passes as
+# stats.service, else the services entry of data.json. Inputs recorded before the catalog
+# lack the fact (what-if replays decide them again) and so decide as they did then.
+_service_facts(inp, d) := s if {
+	s := object.get(inp.stats, "service", null)
+	s != null
+} else := object.get(d.services, inp.target, {})
 
 # Performance shaped this file: in regopy every user function call that receives the
 # whole input costs about 50 microseconds, so input is passed once and the checks get a
 # small call summary (c) plus only the parts they read; c also carries the target's
-# environment, looked up once. A check is a function returning a set of findings;
+# environment and owners, looked up once. A check is a function returning a set of findings;
 # denials and approval needs are unions of those sets.
 #
 # Both unions are computed before anything is decided: were one undefined (a check

@@ -52,6 +52,7 @@ _invalid_input(inp) := set() if {
 	_valid_verified(inp.stats.verified)
 	_valid_kill_switch_fact(inp.stats.kill_switch)
 	_valid_freezes(inp.stats.freezes)
+	_valid_service_fact(object.get(inp.stats, "service", null))
 } else := found if {
 	found := {_finding("invalid_input", concat("", ["invalid input: ", field])) |
 		some field in _invalid_input_fields(inp)
@@ -104,7 +105,23 @@ _invalid_stats(inp) := union({
 		is_object(inp.stats)
 		not _valid_freezes(object.get(inp.stats, "freezes", null))
 	},
+	{"stats.service" |
+		is_object(inp.stats)
+		not _valid_service_fact(object.get(inp.stats, "service", null))
+	},
 })
+
+# The catalog's environment and owners of the target, or null when it declares none.
+# Missing is null too: gate inputs recorded before the catalog do not carry it.
+_valid_service_fact(s) if s == null
+
+_valid_service_fact(s) if {
+	is_string(s.environment)
+	is_array(s.owners)
+	every o in s.owners {
+		is_string(o)
+	}
+}
 
 # Applied actions grouped by action, service, target and tier, one row each:
 # [action, service, target, tier, n60, n300, n900, n3600, n86400], where nW is how many

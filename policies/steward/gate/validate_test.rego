@@ -76,10 +76,20 @@ test_malformed_facts_are_invalid_input if {
 		[{"kill_switch": true}, "stats.kill_switch"],
 		[{"freezes": [{"start": "2024-05-01T00:00:00+00:00"}]}, "stats.freezes"],
 		[{"freezes": [{"start": "2024-05-01T00:00:00Z", "end": "2024-05-02T00:00:00+00:00", "reason": "r"}]}, "stats.freezes"],
+		[{"service": "demo"}, "stats.service"],
+		[{"service": {"owners": []}}, "stats.service"],
+		[{"service": {"environment": "production", "owners": "sre"}}, "stats.service"],
+		[{"service": {"environment": "production", "owners": [1]}}, "stats.service"],
 	]
 	every case in bad {
 		d := _decide({"stats": _stats_with(case[0])})
 		d.outcome == "deny"
 		d.reasons == [concat("", ["invalid input: ", case[1]])]
 	}
+}
+
+test_service_fact_may_be_missing_or_null if {
+	_decide({"stats": _stats}) == _allow
+	_decide({"stats": _stats_with({"service": null})}) == _allow
+	_decide({"stats": _stats_with({"service": {"environment": "staging", "owners": ["sre"]}})}) == _allow
 }

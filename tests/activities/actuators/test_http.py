@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from activities.policy.signing import DecisionSigner, params_sha256
 from activities.types import ActuatorCall, Authorization
 from api.core.settings import Settings
 from bench.harness.servers import serve_app
+from tests.support.catalog import write_catalog
 from tests.support.environment import SIGNING_KEY
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -126,3 +128,15 @@ async def test_notify_webhook_posts_text(
     await run_apply(settings, "notify.webhook", {"url": f"{url}/hook", "text": "scaled demo"})
     assert received[0]["body"] == '{"text":"scaled demo"}'
     assert received[0]["key"] == f"{WORKFLOW_ID}:3"
+
+
+async def test_a_demo_actuator_on_a_kubernetes_service_is_final(
+    settings: Settings, tmp_path: Path
+) -> None:
+    catalog = write_catalog(tmp_path)
+    on_kubernetes = settings.model_copy(update={"catalog_path": catalog})
+    params = {"service": "checkout", "replicas": 3}
+    with pytest.raises(ApplicationError) as err:
+        await run_apply(on_kubernetes, "demo.scale", params)
+    assert err.value.non_retryable and err.value.type == "ActuatorRejected"
+    assert "'checkout' runs on Kubernetes" in str(err.value)

@@ -70,13 +70,25 @@ kill_switch_fact = st.sampled_from([None, None, None, None, "set"]).flatmap(
         )
     )
 )
+# The catalog's environment and owners of the target: null when it declares none, and
+# missing from inputs recorded before the catalog (the policy then reads data.json).
+service_fact = st.one_of(
+    st.none(),
+    st.fixed_dictionaries(
+        {
+            "environment": names(["production", "staging", "default"]),
+            "owners": st.lists(names(["payments", "sre", "nobody"]), max_size=2),
+        }
+    ),
+)
 stats = st.fixed_dictionaries(
     {
         "applied": st.lists(applied_group, max_size=4),
         "verified": st.lists(st.sampled_from([1, 1, 1, 0]), max_size=14),
         "kill_switch": kill_switch_fact,
         "freezes": st.lists(freeze(), max_size=1),
-    }
+    },
+    optional={"service": service_fact},
 )
 number = st.one_of(st.integers(-2, 40), st.sampled_from([2.5, 20.5, 0.5]))
 parameters = st.fixed_dictionaries(
@@ -292,6 +304,15 @@ THIRD_OF_THE_REPLICAS: dict[str, Any] = {
     **RESTART,
     "tier": "warn",
     "parameters": {"replicas_affected": 3, "replicas_total": 9, "targets": "demo"},
+}
+# Over the shipped replica limit, for a target the catalog declares: reaches the parameter
+# limits and the catalog's service fact whatever the generated examples happen to be.
+TOO_MANY_REPLICAS: dict[str, Any] = {
+    **RESTART,
+    "action": "demo.scale",
+    "tier": "warn",
+    "parameters": {"replicas": 40},
+    "stats": {**RESTART["stats"], "service": {"environment": "production", "owners": ["sre"]}},
 }
 # The kill switch on with no reason given: the reason falls back to a stock text.
 KILLED_WITHOUT_REASON: dict[str, Any] = {**SHIPPED, "kill_switch": {"enabled": True, "reason": ""}}

@@ -21,7 +21,13 @@ from tests.activities.policy.history import add_run
 
 def test_an_empty_database_has_empty_facts(db_engine: Engine) -> None:
     facts = make_facts_gatherer(db_engine)("demo.scale", "demo", "demo")
-    assert facts.stats == {"applied": [], "verified": [], "kill_switch": None, "freezes": []}
+    assert facts.stats == {
+        "applied": [],
+        "verified": [],
+        "kill_switch": None,
+        "freezes": [],
+        "service": None,
+    }
     assert facts.reload_generation == 0
 
 
@@ -104,9 +110,13 @@ def test_the_policy_accepts_what_the_gatherer_supplies(db_engine: Engine) -> Non
     stats = make_facts_gatherer(db_engine)("demo.scale", "demo", "demo").stats
     # The keys steward policy check holds policies to, and the shape of its sample facts.
     assert tuple(stats) == FACT_KEYS == tuple(sample_stats())
+    # The gate fills service from the catalog (null when it declares nothing, as here).
+    assert stats["service"] is None
+    stats["service"] = sample_stats()["service"]
     for key, value in sample_stats().items():
         assert type(stats[key]) is type(value)
-    decision = EmbeddedPolicyEngine(POLICIES).evaluate(
-        dataclasses.replace(sample_input(), mode="apply", stats=stats)
-    )
-    assert decision.outcome == "allow", decision
+    for service in (None, sample_stats()["service"]):
+        decision = EmbeddedPolicyEngine(POLICIES).evaluate(
+            dataclasses.replace(sample_input(), mode="apply", stats={**stats, "service": service})
+        )
+        assert decision.outcome == "allow", decision

@@ -26,6 +26,7 @@ from bench.harness.servers import serve_app
 EXPECTED_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/api/v1/playbooks"): Permission.CATALOG_READ,
+    ("GET", "/api/v1/services"): Permission.INCIDENTS_READ,
     ("GET", "/api/v1/incidents"): Permission.INCIDENTS_READ,
     ("POST", "/api/v1/incidents"): Permission.INCIDENTS_OPEN,
     ("GET", "/api/v1/incidents/{incident_id}"): Permission.INCIDENTS_READ,
