@@ -58,6 +58,8 @@ def resolve_query(ctx: ActuatorContext, p: QueryParams) -> str:
     """
     if p.query is not None:
         return p.query
+    if p.service is None:  # the model's validator requires one of query, service+query_name
+        raise ActionRefusedError("give query, or service and query_name")
     try:
         queries = catalog_of(ctx.settings).service(p.service).queries
     except KeyError as exc:

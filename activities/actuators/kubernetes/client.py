@@ -22,10 +22,10 @@ from lightkube.types import PatchType
 
 from activities.actuators.registry import ActionRefusedError
 from api.core.catalog import (
+    Catalog,
     CatalogError,
     KubernetesCluster,
     KubernetesTarget,
-    load_catalog,
 )
 from api.core.settings import Settings
 
@@ -33,19 +33,14 @@ FIELD_MANAGER = "steward"
 _clients: dict[tuple[str, KubernetesCluster, float, int], AsyncClient] = {}
 
 
-def catalog_of(settings: Settings) -> Any:
-    """The service catalog of ``settings`` (the one place that reads it, for the actuators).
+def catalog_of(settings: Settings) -> Catalog:
+    """The service catalog of ``settings`` (``Settings.catalog()``), for the actuators.
 
     Raises:
-        ActionRefusedError: No catalog is configured, or it does not validate.
+        ActionRefusedError: It does not validate (the file changed since start-up).
     """
-    path = getattr(settings, "catalog_path", None)
-    if path is None:
-        raise ActionRefusedError(
-            "the Kubernetes actuators need a service catalog (STEWARD_CATALOG); none is set"
-        )
     try:
-        return load_catalog(Path(path))
+        return settings.catalog()
     except CatalogError as exc:
         raise ActionRefusedError(str(exc)) from None
 

@@ -20,7 +20,6 @@ from tests.support.kube_api.app import create_kube_app
 from tests.support.kube_api.store import KubeStore, Write
 
 __all__ = [
-    "CatalogSettings",
     "KubeStore",
     "Write",
     "running_kube_api",
@@ -56,14 +55,8 @@ def write_kubeconfig(directory: Path, *, server: str, context: str = "standin") 
     return path
 
 
-class CatalogSettings(Settings):
-    """Settings with a service catalog path, until ``Settings`` carries the catalog itself."""
-
-    catalog_path: Path | None = None
-
-
-def with_catalog(settings: Settings, catalog: dict[str, Any], directory: Path) -> CatalogSettings:
+def with_catalog(settings: Settings, catalog: dict[str, Any], directory: Path) -> Settings:
     """``settings`` plus a catalog file holding ``catalog``, written into ``directory``."""
     path = directory / "steward.yaml"
     path.write_text(yaml.safe_dump(catalog))
-    return CatalogSettings.model_validate({**settings.model_dump(), "catalog_path": path})
+    return settings.model_copy(update={"catalog_path": path})
