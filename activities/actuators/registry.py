@@ -127,6 +127,17 @@ class Actuator(ABC, Generic[P]):
         """Describe what :meth:`apply` would do, for simulate mode."""
         return f"{self.name} {p.model_dump(mode='json')}"
 
+    async def observe(self, ctx: ActuatorContext, p: P) -> dict[str, Any] | None:
+        """Facts about the target, read from it now, for the policy; None when there are none.
+
+        The gate puts them in the policy's input as ``stats.target``, and records them with
+        the decision. Blast radius then decides on what is really there, not on what the
+        playbook's parameters claim: the conventional keys ``replicas_total``,
+        ``replicas_affected``, ``namespaces`` and ``targets`` replace the parameters of the
+        same names. Other keys are there for custom rules. It must never write to the target.
+        """
+        return None
+
     async def diff(self, ctx: ActuatorContext, p: P) -> list[dict[str, Any]] | None:
         """What :meth:`apply` would change, without changing anything; None when unknown.
 

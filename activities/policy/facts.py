@@ -24,6 +24,11 @@ The policy stays pure: everything it knows about the world arrives in ``input.st
     the gate (:func:`service_fact`), not read from the database; gate inputs recorded before
     it existed lack it, and the policy decides them as it did.
 
+``target``
+    What the actuator read from the target itself (``Actuator.observe``: replicas, pods,
+    PodDisruptionBudgets), or null when it reads nothing; ``{"error": ...}`` when it could not
+    read it (the policy then denies). Added by the gate, not read from the database.
+
 ``steward policy check`` fails a policy that reads a fact not listed in :data:`FACT_KEYS`.
 """
 
@@ -41,7 +46,7 @@ from activities.policy import runtime
 from api.core.settings import Settings
 from api.models import UTCDateTime, utcnow
 
-FACT_KEYS = ("applied", "verified", "kill_switch", "freezes", "service")
+FACT_KEYS = ("applied", "verified", "kill_switch", "freezes", "service", "target")
 WINDOWS = (60, 300, 900, 3600, 86400)
 VERIFIED_RUNS = 50
 
@@ -59,7 +64,14 @@ FactsGatherer = Callable[[str, str, str], Facts]
 
 def empty_stats() -> dict[str, Any]:
     """Return the facts of a database with no history: the shape every decision sees."""
-    return {"applied": [], "verified": [], "kill_switch": None, "freezes": [], "service": None}
+    return {
+        "applied": [],
+        "verified": [],
+        "kill_switch": None,
+        "freezes": [],
+        "service": None,
+        "target": None,
+    }
 
 
 def service_fact(settings: Settings, target: str) -> dict[str, Any] | None:
@@ -86,8 +98,10 @@ def make_facts_gatherer(engine: Engine) -> FactsGatherer:
                 "verified": verified_outcomes(session, action, service),
                 "kill_switch": runtime.kill_switch_fact(session),
                 "freezes": [runtime.freeze_fact(f) for f in runtime.active_freezes(session, now)],
-                # The gate fills it from the catalog (service_fact): the database has no say.
+                # The gate fills these from the catalog (service_fact) and from the target
+                # (Actuator.observe): the database has no say.
                 "service": None,
+                "target": None,
             }
             return Facts(stats, runtime.reload_generation(session))
 
@@ -159,4 +173,5 @@ def sample_stats() -> dict[str, Any]:
             }
         ],
         "service": {"environment": "staging", "owners": ["sre"]},
+        "target": {"replicas_total": 8, "replicas_affected": 0},
     }

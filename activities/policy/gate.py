@@ -31,8 +31,9 @@ from api.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# The gate runs as a local activity with a 10 s timeout: a preview gets a part of it.
-PREVIEW_SECONDS = 4.0
+# The gate runs as a local activity with a 10 s timeout: reading the target's facts and
+# previewing the change get a part of it each.
+PREVIEW_SECONDS = 3.0
 
 
 class GateActivities:
@@ -146,8 +147,13 @@ class GateActivities:
             self._gather_facts, req.actuator, req.incident.service, target
         )
         await self._follow_reloads(facts.reload_generation)
-        # The catalog, not data.json, says the target's environment and owners when it can.
-        stats = {**facts.stats, "service": service_fact(self._settings, target)}
+        # The catalog, not data.json, says the target's environment and owners when it can;
+        # the actuator says what is really there (Actuator.observe), when it can tell.
+        stats = {
+            **facts.stats,
+            "service": service_fact(self._settings, target),
+            "target": await self._observe(actuator, params),
+        }
         gate_input = GateInput(
             action=req.actuator,
             target=target,
@@ -178,6 +184,23 @@ class GateActivities:
             has_snapshot=type(actuator).snapshot is not Actuator.snapshot,
             diff=diff,
         )
+
+    async def _observe(self, actuator: Actuator[Any], params: BaseModel) -> dict[str, Any] | None:
+        """The target's facts for the policy (``Actuator.observe``), or why they are missing.
+
+        A failure is ``{"error": ...}``: the policy denies a call whose target it cannot see
+        rather than decide on the parameters' word.
+        """
+        if self._actuator_context is None or type(actuator).observe is Actuator.observe:
+            return None
+        try:
+            return await asyncio.wait_for(
+                actuator.observe(self._actuator_context(), params), PREVIEW_SECONDS
+            )
+        except Exception as exc:  # reported to the policy, which fails closed on it
+            return {
+                "error": f"the target's facts could not be read: {str(exc) or type(exc).__name__}"
+            }
 
     async def _preview(self, actuator: Actuator[Any], params: BaseModel) -> dict[str, Any] | None:
         """What the call would change (``{"changes": [...]}``), for the people who approve it.

@@ -91,6 +91,19 @@ _limit_violations(key, bound, params) := union({
 	},
 })
 
+# Facts the actuator read from the target (input.stats.target, Actuator.observe) replace the
+# parameters of the same names, so blast radius decides on what is really there.
+_observed(params, stats) := object.union(params, object.remove(target, ["error"])) if {
+	target := object.get(stats, "target", null)
+	is_object(target)
+} else := params
+
+# A target whose facts could not be read is not acted on: its blast radius is unknown.
+_target_unreadable(stats) := {_finding("target_facts", reason) |
+	reason := object.get(stats, ["target", "error"], null)
+	is_string(reason)
+}
+
 # Blast radius reads conventional parameters: targets (a list), namespaces (a list) or
 # namespace (one), and replicas_affected of replicas_total. Per-action limits replace
 # the defaults key by key; a limit that is not set is not checked.

@@ -123,6 +123,25 @@ test_blast_radius_limits_replica_share if {
 	bad.reasons == ["replicas_affected and replicas_total must be numbers"]
 }
 
+_observed_decide(params, target) := gate.decide(
+	_input_with({"parameters": params, "stats": _stats_with({"target": target})}),
+	_radius,
+)
+
+test_blast_radius_decides_on_what_the_target_reports if {
+	# The playbook claims 1 of 8; the cluster says scaling to 2 removes 6 of 8.
+	d := _observed_decide({"replicas_affected": 1, "replicas_total": 8}, {"replicas_affected": 6, "replicas_total": 8})
+	d.reasons == ["6 of 8 replicas exceed the blast radius of 25%"]
+	_observed_decide({}, {"replicas_affected": 1, "replicas_total": 8, "pdbs": []}) == _allow
+}
+
+test_a_target_whose_facts_cannot_be_read_is_denied if {
+	d := _observed_decide({}, {"error": "the target's facts could not be read: timeout"})
+	d.outcome == "deny"
+	d.reasons == ["the target's facts could not be read: timeout"]
+	d.rules == ["target_facts"]
+}
+
 test_unset_blast_radius_checks_nothing if {
 	_decide({"parameters": {"targets": ["a", "b", "c"], "namespaces": ["x", "y"]}}) == _allow
 }

@@ -85,7 +85,8 @@ _decide_valid(c, params, stats, d) := _outcome(denials, needs, c, d) if {
 		_kill_switch(_kill_switch_state(d.kill_switch, stats.kill_switch)),
 		_freezes(c, array.concat(d.freezes, stats.freezes)),
 		_parameter_limits(params, object.get(d, ["limits", c.action], {})),
-		_blast_radius(params, _blast_limits(d.blast_radius, c.action)),
+		_blast_radius(_observed(params, stats), _blast_limits(d.blast_radius, c.action)),
+		_target_unreadable(stats),
 		_rate_limits(c, d.rate_limits, stats.applied),
 		_breaker_findings(c, d.circuit_breaker, stats.verified, "deny"),
 	})

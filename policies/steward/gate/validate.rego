@@ -53,6 +53,7 @@ _invalid_input(inp) := set() if {
 	_valid_kill_switch_fact(inp.stats.kill_switch)
 	_valid_freezes(inp.stats.freezes)
 	_valid_service_fact(object.get(inp.stats, "service", null))
+	_valid_target_fact(object.get(inp.stats, "target", null))
 } else := found if {
 	found := {_finding("invalid_input", concat("", ["invalid input: ", field])) |
 		some field in _invalid_input_fields(inp)
@@ -109,11 +110,21 @@ _invalid_stats(inp) := union({
 		is_object(inp.stats)
 		not _valid_service_fact(object.get(inp.stats, "service", null))
 	},
+	{"stats.target" |
+		is_object(inp.stats)
+		not _valid_target_fact(object.get(inp.stats, "target", null))
+	},
 })
 
 # The catalog's environment and owners of the target, or null when it declares none.
 # Missing is null too: gate inputs recorded before the catalog do not carry it.
 _valid_service_fact(s) if s == null
+
+# What the actuator read from the target (Actuator.observe): an object, or null when it reads
+# nothing. Missing is null too: gate inputs recorded before it do not carry it.
+_valid_target_fact(t) if t == null
+
+_valid_target_fact(t) if is_object(t)
 
 _valid_service_fact(s) if {
 	is_string(s.environment)

@@ -93,3 +93,9 @@ test_service_fact_may_be_missing_or_null if {
 	_decide({"stats": _stats_with({"service": null})}) == _allow
 	_decide({"stats": _stats_with({"service": {"environment": "staging", "owners": ["sre"]}})}) == _allow
 }
+
+test_a_target_fact_must_be_an_object_or_null if {
+	gate.decide(_input_with({"stats": _stats_with({"target": null})}), _data) == _allow
+	d := gate.decide(_input_with({"stats": _stats_with({"target": "eight"})}), _data)
+	d.reasons == ["invalid input: stats.target"]
+}

@@ -81,6 +81,15 @@ service_fact = st.one_of(
         }
     ),
 )
+# What the actuator read from the target: null, replica counts (which override the
+# parameters' in the blast radius), or why it could not read them.
+target_fact = st.one_of(
+    st.none(),
+    st.fixed_dictionaries(
+        {"replicas_total": st.integers(0, 12), "replicas_affected": st.integers(0, 12)}
+    ),
+    st.just({"error": "the target's facts could not be read: timeout"}),
+)
 stats = st.fixed_dictionaries(
     {
         "applied": st.lists(applied_group, max_size=4),
@@ -88,7 +97,7 @@ stats = st.fixed_dictionaries(
         "kill_switch": kill_switch_fact,
         "freezes": st.lists(freeze(), max_size=1),
     },
-    optional={"service": service_fact},
+    optional={"service": service_fact, "target": target_fact},
 )
 number = st.one_of(st.integers(-2, 40), st.sampled_from([2.5, 20.5, 0.5]))
 parameters = st.fixed_dictionaries(
@@ -304,6 +313,12 @@ THIRD_OF_THE_REPLICAS: dict[str, Any] = {
     **RESTART,
     "tier": "warn",
     "parameters": {"replicas_affected": 3, "replicas_total": 9, "targets": "demo"},
+}
+# The playbook claims 1 of 8; the target reports 6 of 8: the observed facts decide.
+OBSERVED_REPLICAS: dict[str, Any] = {
+    **THIRD_OF_THE_REPLICAS,
+    "parameters": {"replicas_affected": 1, "replicas_total": 8},
+    "stats": {**RESTART["stats"], "target": {"replicas_affected": 6, "replicas_total": 8}},
 }
 # Over the shipped replica limit, for a target the catalog declares: reaches the parameter
 # limits and the catalog's service fact whatever the generated examples happen to be.

@@ -126,6 +126,7 @@ def test_regopy_and_opa_agree_on_generated_inputs() -> None:
     @example(gate=strategies.RESTART, config=strategies.UNMEETABLE)
     @example(gate=strategies.THIRD_OF_THE_REPLICAS, config=strategies.SHIPPED)
     @example(gate=strategies.TOO_MANY_REPLICAS, config=strategies.SHIPPED)
+    @example(gate=strategies.OBSERVED_REPLICAS, config=strategies.SHIPPED)
     @example(gate=strategies.RESTART, config=strategies.KILLED_WITHOUT_REASON)
     def on_valid_data(gate: Any, config: dict[str, Any]) -> None:
         compare(gate, config)

@@ -27,6 +27,7 @@ def test_an_empty_database_has_empty_facts(db_engine: Engine) -> None:
         "kill_switch": None,
         "freezes": [],
         "service": None,
+        "target": None,
     }
     assert facts.reload_generation == 0
 
@@ -110,9 +111,10 @@ def test_the_policy_accepts_what_the_gatherer_supplies(db_engine: Engine) -> Non
     stats = make_facts_gatherer(db_engine)("demo.scale", "demo", "demo").stats
     # The keys steward policy check holds policies to, and the shape of its sample facts.
     assert tuple(stats) == FACT_KEYS == tuple(sample_stats())
-    # The gate fills service from the catalog (null when it declares nothing, as here).
-    assert stats["service"] is None
-    stats["service"] = sample_stats()["service"]
+    # The gate fills service from the catalog (null when it declares nothing, as here) and
+    # target from the actuator (null when it reads nothing).
+    assert stats["service"] is None and stats["target"] is None
+    stats["service"], stats["target"] = sample_stats()["service"], sample_stats()["target"]
     for key, value in sample_stats().items():
         assert type(stats[key]) is type(value)
     for service in (None, sample_stats()["service"]):

@@ -12,13 +12,21 @@ import shutil
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from activities.actuators.registry import ActuatorContext
+from activities.actuators.registry import (
+    ACTUATORS,
+    Actuator,
+    ActuatorContext,
+    actuator,
+    ensure_registered,
+)
 from activities.policy import runtime
 from activities.policy.engine import EmbeddedPolicyEngine
 from activities.policy.facts import make_facts_gatherer
@@ -305,3 +313,51 @@ async def test_a_failed_preview_says_why_and_the_gate_still_decides(
     assert result.decision.outcome == "allow"
     assert result.diff is not None and result.diff["changes"] == []
     assert result.diff["error"].startswith("the change could not be previewed: ")
+
+
+class ObservedParams(BaseModel):
+    service: str = "demo"
+    replicas: int
+
+
+@actuator("test.observed_scale", tier="warn", params=ObservedParams)
+class ObservedScale(Actuator[ObservedParams]):
+    """Reports 8 replicas now: scaling to ``replicas`` removes the difference."""
+
+    async def observe(self, ctx: ActuatorContext, p: ObservedParams) -> dict[str, Any]:
+        if p.replicas < 0:
+            raise RuntimeError("unreachable")
+        return {"replicas_total": 8, "replicas_affected": max(0, 8 - p.replicas)}
+
+    async def apply(self, ctx: ActuatorContext, p: ObservedParams) -> dict[str, Any]:
+        raise AssertionError("the gate never applies")
+
+    async def undo(
+        self, ctx: ActuatorContext, p: ObservedParams, before: dict[str, Any]
+    ) -> dict[str, Any]:
+        raise AssertionError("the gate never undoes")
+
+
+async def test_blast_radius_decides_on_the_facts_the_target_reports(
+    sqlite_engine: Engine, http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ensure_registered()
+    monkeypatch.setitem(ACTUATORS, "test.observed_scale", ObservedScale())
+    settings = Settings()
+    gate = GateActivities(
+        EmbeddedPolicyEngine(POLICIES),
+        DecisionSigner(b"0123456789abcdef0123"),
+        settings,
+        make_facts_gatherer(sqlite_engine),
+        actuator_context=lambda: ActuatorContext(http, settings),
+    )
+    # The shipped blast radius: at most 25% of the replicas. 8 -> 7 removes 1 of 8.
+    small = await gate.gate(request("test.observed_scale", {"replicas": 7}))
+    assert small.decision.outcome == "allow", small.decision
+    assert small.gate_input["stats"]["target"] == {"replicas_total": 8, "replicas_affected": 1}
+    large = await gate.gate(request("test.observed_scale", {"replicas": 2}))
+    assert large.decision.outcome == "deny"
+    assert large.decision.reasons == ["6 of 8 replicas exceed the blast radius of 25%"]
+    blind = await gate.gate(request("test.observed_scale", {"replicas": -1}))
+    assert blind.decision.outcome == "deny"
+    assert blind.decision.reasons == ["the target's facts could not be read: unreachable"]
