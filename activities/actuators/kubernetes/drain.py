@@ -15,6 +15,7 @@ from typing import Any
 from lightkube.core.exceptions import ApiError
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Pod
+from lightkube.resources.policy_v1 import PodDisruptionBudget
 from pydantic import Field
 
 from activities.actuators.kubernetes.client import api_call, cluster_client, named_cluster
@@ -79,6 +80,31 @@ class Drain(Actuator[DrainParams]):
         pods = await self._pods(ctx, p)
         state["pods"] = [f"{pod.metadata.namespace}/{pod.metadata.name}" for pod in pods]
         return state
+
+    async def observe(self, ctx: ActuatorContext, p: DrainParams) -> dict[str, Any]:
+        """The pods the drain would evict and the disruption budgets in their namespaces.
+
+        Not the conventional blast-radius keys: a drain's pods belong to many services. The
+        policy's own rules can read ``pods_to_evict`` and ``pdbs`` (each with the disruptions
+        it allows now).
+        """
+        pods = await self._pods(ctx, p)
+        evict = [pod for pod in pods if skipped(pod) is None]
+        client = cluster_client(name=p.cluster, cluster=named_cluster(ctx.settings, p.cluster))
+        budgets = []
+        for namespace in sorted({pod.metadata.namespace for pod in evict}):
+            async with api_call("list", "poddisruptionbudgets", ""):
+                async for pdb in client.list(PodDisruptionBudget, namespace=namespace):
+                    allowed = pdb.status.disruptionsAllowed if pdb.status else None
+                    name = pdb.metadata.name if pdb.metadata else None
+                    budgets.append(
+                        {"namespace": namespace, "name": name, "disruptions_allowed": allowed}
+                    )
+        return {
+            "pods_on_node": len(pods),
+            "pods_to_evict": [f"{pod.metadata.namespace}/{pod.metadata.name}" for pod in evict],
+            "pdbs": budgets,
+        }
 
     async def _pods(self, ctx: ActuatorContext, p: DrainParams) -> list[Any]:
         client = cluster_client(name=p.cluster, cluster=named_cluster(ctx.settings, p.cluster))

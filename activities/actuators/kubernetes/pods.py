@@ -47,6 +47,17 @@ async def _delete(objs: ServiceObjects, name: str) -> bool:
 class DeletePod(Actuator[DeletePodParams]):
     """Delete pods of a service (its controller starts new ones); cannot be undone."""
 
+    async def observe(self, ctx: ActuatorContext, p: DeletePodParams) -> dict[str, Any]:
+        """How many of the service's pods there are, and how many this call would delete."""
+        objs = service_objects(ctx.settings, p.service)
+        running = len(await objs.pods(await objs.selector()))
+        affected = min(1 if p.pod else p.max_count, running)
+        return {
+            "replicas_total": running,
+            "replicas_affected": affected,
+            "namespaces": [objs.namespace],
+        }
+
     async def apply(self, ctx: ActuatorContext, p: DeletePodParams) -> dict[str, Any]:
         """Delete the named pod (it must carry the service's labels), or the oldest pods."""
         objs = service_objects(ctx.settings, p.service)

@@ -51,6 +51,18 @@ class Scale(Actuator[ScaleParams]):
         obj = await objs.read(res, name)
         return outcome(objs, res, name, obj, replicas=obj.spec.replicas)
 
+    async def observe(self, ctx: ActuatorContext, p: ScaleParams) -> dict[str, Any]:
+        """The replicas now and wanted, for the policy: a scale-down stops the difference."""
+        objs = service_objects(ctx.settings, p.service)
+        res, name = objs.workload(kinds=self.kinds)
+        current = int((await objs.read(res, name)).spec.replicas or 0)
+        return {
+            "replicas_total": current,
+            "replicas_desired": p.replicas,
+            "replicas_affected": max(0, current - p.replicas),
+            "namespaces": [objs.namespace],
+        }
+
     async def apply(self, ctx: ActuatorContext, p: ScaleParams) -> dict[str, Any]:
         """Set the replica count (nothing is written when it already has that count)."""
         objs = service_objects(ctx.settings, p.service)

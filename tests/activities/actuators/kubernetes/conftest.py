@@ -77,6 +77,14 @@ class KubeWorld:
         assert result is not None
         return result
 
+    async def observe(self, name: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The registered actuator's facts for the policy."""
+        actuator = get_actuator(name)
+        parsed = parse_params(actuator.params_model, params, name)
+        result = await actuator.observe(self.ctx, parsed)
+        assert result is not None
+        return result
+
     async def check(self, name: str, params: dict[str, Any]) -> CheckResult:
         """One run of the registered check."""
         check = get_check(name)

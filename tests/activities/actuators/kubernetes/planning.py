@@ -12,7 +12,8 @@ ACTIONS: list[tuple[str, dict[str, object]]] = [
     ("k8s.rollout_restart", {"service": "checkout"}),
     ("k8s.set_resources", {"service": "checkout", "container": "app", "limits": {"cpu": "1"}}),
     ("k8s.patch_hpa", {"service": "checkout", "max_replicas": 20}),
-    ("k8s.delete_pod", {"service": "checkout", "max_count": 2}),
+    # One of the three pods: the shipped blast radius lets a delete take up to half.
+    ("k8s.delete_pod", {"service": "checkout", "max_count": 1}),
     ("k8s.cordon", {"cluster": "standin", "node": "node-1"}),
     ("k8s.drain", {"cluster": "standin", "node": "node-1"}),
     ("k8s.rollback", {"service": "checkout", "revision": 1}),

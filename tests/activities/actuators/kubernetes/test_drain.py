@@ -92,3 +92,21 @@ async def test_eviction_forbidden_names_the_subresource(kube: KubeWorld) -> None
     kube.store.forbid("create", "pods/eviction")
     with pytest.raises(ActionRefusedError, match="may not create pods/eviction"):
         await kube.apply("k8s.drain", DRAIN)
+
+
+async def test_the_policy_sees_the_pods_a_drain_would_evict_and_their_budgets(
+    kube: KubeWorld,
+) -> None:
+    seed_node_pods(kube)
+    seed.pdb(kube.store, name="checkout", namespace=SHOP, labels=CHECKOUT, allowed=1)
+    facts = await kube.observe("k8s.drain", DRAIN)
+    assert sorted(facts["pods_to_evict"]) == [
+        "shop/checkout-a",
+        "shop/checkout-b",
+        "shop/checkout-c",
+        "shop/worker-a",
+        "shop/worker-b",
+    ]
+    assert facts["pods_on_node"] == 7  # the DaemonSet and mirror pods stay, and are counted
+    assert facts["pdbs"] == [{"namespace": SHOP, "name": "checkout", "disruptions_allowed": 1}]
+    assert kube.store.writes == []

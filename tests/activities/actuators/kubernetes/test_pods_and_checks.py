@@ -132,3 +132,13 @@ def _status() -> dict[str, object]:
         "restartCount": 0,
         "state": {"running": {}},
     }
+
+
+async def test_the_policy_sees_how_many_of_the_services_pods_a_delete_takes(
+    kube: KubeWorld,
+) -> None:
+    facts = await kube.observe("k8s.delete_pod", {"service": "checkout", "max_count": 5})
+    assert facts == {"replicas_total": 3, "replicas_affected": 3, "namespaces": [SHOP]}
+    one = await kube.observe("k8s.delete_pod", {"service": "checkout", "pod": "checkout-a"})
+    assert one["replicas_affected"] == 1
+    assert kube.store.writes == []

@@ -125,3 +125,15 @@ async def test_plan_names_the_change(kube: KubeWorld) -> None:
     actuator = get_actuator("k8s.scale")
     text = actuator.plan(actuator.params_model.model_validate(SCALE))
     assert text == "scale the workload of service 'checkout' to 8 replicas"
+
+
+async def test_the_policy_sees_the_replicas_a_scale_down_stops(kube: KubeWorld) -> None:
+    assert await kube.observe("k8s.scale", {"service": "checkout", "replicas": 1}) == {
+        "replicas_total": 3,
+        "replicas_desired": 1,
+        "replicas_affected": 2,
+        "namespaces": [SHOP],
+    }
+    scale_out = await kube.observe("k8s.scale", SCALE)
+    assert scale_out["replicas_affected"] == 0
+    assert kube.store.writes == []
