@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.support.kube_api.access import REVIEW_PATH, review
 from tests.support.kube_api.patching import merge_patch, strategic_merge_patch
 from tests.support.kube_api.selectors import fields_match, labels_match, match_labels
 from tests.support.kube_api.store import RESOURCES, KubeStore
@@ -72,6 +73,7 @@ class KubeApi:
         self.store = store
 
     def _denied(self, verb: str, resource: str, namespace: str, name: str) -> JSONResponse | None:
+        self.store.asked.append((verb, resource, namespace))
         if (verb, resource) in self.store.forbidden:
             return forbidden(verb, resource, namespace, name)
         return None
@@ -248,6 +250,7 @@ def create_kube_app(store: KubeStore) -> Starlette:
     api = KubeApi(store)
     methods = ["GET", "PATCH", "DELETE", "POST", "PUT"]
     routes = [
+        Route(REVIEW_PATH, lambda request: review(store, request), methods=["POST"]),
         Route("/api/v1/namespaces/{namespace}/pods/{name}/eviction", api.evict, methods=["POST"]),
         Route("/api/v1/namespaces/{namespace}/{plural}/{name}", api.dispatch, methods=methods),
         Route("/api/v1/namespaces/{namespace}/{plural}", api.dispatch, methods=methods),
