@@ -54,9 +54,9 @@ class Permission:
         return f"{self.resource}.{self.group}" if self.group else self.resource
 
 
-def _on(group: str, resources: Iterable[str], *verbs: str, scope: Scope = "namespace") -> list[
-    Permission
-]:
+def _on(
+    group: str, resources: Iterable[str], *verbs: str, scope: Scope = "namespace"
+) -> list[Permission]:
     return [Permission(group, r, tuple(sorted(verbs)), scope) for r in resources]
 
 

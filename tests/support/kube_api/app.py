@@ -198,6 +198,10 @@ class KubeApi:
             self.store.remove(plural, namespace, name)
         return JSONResponse(obj)
 
+    async def review(self, request: Request) -> JSONResponse:
+        """``POST selfsubjectaccessreviews``: allowed unless the verb is denied (``access``)."""
+        return await review(self.store, request)
+
     async def evict(self, request: Request) -> JSONResponse:
         """``POST pods/{name}/eviction``: 201, or 429 while a disruption budget forbids it."""
         namespace, name = request.path_params["namespace"], request.path_params["name"]
@@ -250,7 +254,7 @@ def create_kube_app(store: KubeStore) -> Starlette:
     api = KubeApi(store)
     methods = ["GET", "PATCH", "DELETE", "POST", "PUT"]
     routes = [
-        Route(REVIEW_PATH, lambda request: review(store, request), methods=["POST"]),
+        Route(REVIEW_PATH, api.review, methods=["POST"]),
         Route("/api/v1/namespaces/{namespace}/pods/{name}/eviction", api.evict, methods=["POST"]),
         Route("/api/v1/namespaces/{namespace}/{plural}/{name}", api.dispatch, methods=methods),
         Route("/api/v1/namespaces/{namespace}/{plural}", api.dispatch, methods=methods),

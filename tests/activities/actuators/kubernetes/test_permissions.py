@@ -26,7 +26,6 @@ from tests.activities.actuators.kubernetes.conftest import SHOP, KubeWorld
 from tests.support.kube_api import seed
 from tests.support.kube_api.store import RESOURCES
 
-
 CPU = {"requests": {"cpu": "500m"}}
 # Every kind of target each name serves: workload kinds, a selector-only service, named pods.
 SCENARIOS: dict[str, list[dict[str, Any]]] = {
