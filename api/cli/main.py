@@ -29,6 +29,7 @@ from api.cli import (
     retention,
     services,
     slack,
+    targets,
 )
 from api.cli import demo as demo_module
 from api.cli.bootstrap import ensure_admin_key
@@ -45,6 +46,7 @@ app.add_typer(detect.app, name="detect")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(retention.app, name="retention")
 app.add_typer(playbook.app, name="playbook")
+app.add_typer(targets.app, name="targets")
 operator.register(app)
 plugins.register(app)
 services.register(app)

@@ -2,7 +2,8 @@
 
 :func:`running_kube_api` serves a :class:`KubeStore` on loopback (``bench.harness.servers``);
 :func:`write_kubeconfig` writes a kubeconfig that points the real client at it; the seed
-helpers in :mod:`tests.support.kube_api.seed` create the objects a test needs.
+helpers in :mod:`tests.support.kube_api.seed` create the objects a test needs; it answers
+``SelfSubjectAccessReview`` from its per-verb denials (:mod:`tests.support.kube_api.access`).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.support.kube_api.access import REVIEW_PATH, review
 from tests.support.kube_api.patching import merge_patch, strategic_merge_patch
 from tests.support.kube_api.selectors import fields_match, labels_match, match_labels
 from tests.support.kube_api.store import RESOURCES, KubeStore
@@ -72,6 +73,7 @@ class KubeApi:
         self.store = store
 
     def _denied(self, verb: str, resource: str, namespace: str, name: str) -> JSONResponse | None:
+        self.store.asked.append((verb, resource, namespace))
         if (verb, resource) in self.store.forbidden:
             return forbidden(verb, resource, namespace, name)
         return None
@@ -196,6 +198,10 @@ class KubeApi:
             self.store.remove(plural, namespace, name)
         return JSONResponse(obj)
 
+    async def review(self, request: Request) -> JSONResponse:
+        """``POST selfsubjectaccessreviews``: allowed unless the verb is denied (``access``)."""
+        return await review(self.store, request)
+
     async def evict(self, request: Request) -> JSONResponse:
         """``POST pods/{name}/eviction``: 201, or 429 while a disruption budget forbids it."""
         namespace, name = request.path_params["namespace"], request.path_params["name"]
@@ -248,6 +254,7 @@ def create_kube_app(store: KubeStore) -> Starlette:
     api = KubeApi(store)
     methods = ["GET", "PATCH", "DELETE", "POST", "PUT"]
     routes = [
+        Route(REVIEW_PATH, api.review, methods=["POST"]),
         Route("/api/v1/namespaces/{namespace}/pods/{name}/eviction", api.evict, methods=["POST"]),
         Route("/api/v1/namespaces/{namespace}/{plural}/{name}", api.dispatch, methods=methods),
         Route("/api/v1/namespaces/{namespace}/{plural}", api.dispatch, methods=methods),

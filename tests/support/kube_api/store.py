@@ -62,6 +62,10 @@ class KubeStore:
         forbidden: (verb, resource) pairs answered 403, e.g. ``("patch", "deployments")``.
         requests: Every request as ``(method, path, query)``, for tests that look at the wire.
         races: Changes another writer makes right after a client's next GET of an object.
+        asked: Every authorization the server made, as ``(verb, resource, namespace)``
+            (namespace ``""`` for a cluster-scoped or all-namespaces request): what a client's
+            RBAC role must grant.
+        reviews: Every SelfSubjectAccessReview asked, as ``(verb, resource, namespace)``.
     """
 
     objects: dict[Key, dict[str, Any]] = field(default_factory=dict)
@@ -69,6 +73,8 @@ class KubeStore:
     forbidden: set[tuple[str, str]] = field(default_factory=set)
     requests: list[tuple[str, str, str]] = field(default_factory=list)
     races: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    asked: list[tuple[str, str, str]] = field(default_factory=list)
+    reviews: list[tuple[str, str, str]] = field(default_factory=list)
     _version: int = 1000
     lock: threading.RLock = field(default_factory=threading.RLock)
 
