@@ -98,7 +98,14 @@ def test_policy_check_passes_the_shipped_policy() -> None:
     assert code == 0, output
     report = json.loads(output)
     assert report["ok"] and len(report["bundle_sha256"]) == 64
-    assert report["facts_read"] == ["applied", "freezes", "kill_switch", "verified"]
+    assert report["facts_read"] == [
+        "applied",
+        "freezes",
+        "kill_switch",
+        "service",
+        "target",
+        "verified",
+    ]
 
 
 def break_file(root: Path, name: str, old: str, new: str) -> None:
