@@ -13,13 +13,16 @@ Which catalog a process uses (the file, or the deprecated ``STEWARD_TARGETS``) i
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from api.core.kubeconfig import check_kubeconfig
+
+T = TypeVar("T")
 
 __all__ = [
     "Catalog",
@@ -213,11 +216,7 @@ class Catalog(_Strict):
         Raises:
             KeyError: Naming the known services.
         """
-        try:
-            return self.services[name]
-        except KeyError:
-            known = ", ".join(sorted(self.services)) or "none"
-            raise KeyError(f"unknown service {name!r}; known services: {known}") from None
+        return _lookup(self.services, "service", name)
 
     def cluster(self, name: str) -> KubernetesCluster:
         """The cluster ``name``.
@@ -225,11 +224,16 @@ class Catalog(_Strict):
         Raises:
             KeyError: Naming the known clusters.
         """
-        try:
-            return self.clusters[name]
-        except KeyError:
-            known = ", ".join(sorted(self.clusters)) or "none"
-            raise KeyError(f"unknown cluster {name!r}; known clusters: {known}") from None
+        return _lookup(self.clusters, "cluster", name)
+
+
+def _lookup(items: Mapping[str, T], kind: str, name: str) -> T:
+    """``items[name]``, or a KeyError that names the known ones."""
+    try:
+        return items[name]
+    except KeyError:
+        known = ", ".join(sorted(items)) or "none"
+        raise KeyError(f"unknown {kind} {name!r}; known {kind}s: {known}") from None
 
 
 def _one_line(text: str) -> str:

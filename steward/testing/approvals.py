@@ -33,8 +33,8 @@ ESCALATION_HOURS = 24
 
 
 @dataclass(frozen=True, kw_only=True)
-class Approve:
-    """One principal approves.
+class _Vote:
+    """One principal's vote.
 
     Attributes:
         by: The principal.
@@ -48,18 +48,13 @@ class Approve:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Reject:
-    """One principal rejects.
+class Approve(_Vote):
+    """One principal approves (``by``, ``roles``, ``comment``)."""
 
-    Attributes:
-        by: The principal.
-        roles: The principal's roles.
-        comment: The reason given.
-    """
 
-    by: str = "approver"
-    roles: Sequence[str] = ("operator",)
-    comment: str | None = None
+@dataclass(frozen=True, kw_only=True)
+class Reject(_Vote):
+    """One principal rejects (``by``, ``roles``, ``comment``)."""
 
 
 @dataclass(frozen=True, kw_only=True)

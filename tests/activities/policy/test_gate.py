@@ -56,6 +56,19 @@ def gate_for(sqlite_engine: Engine, policy_dir: Path = POLICIES) -> GateActiviti
     return GateActivities(engine, signer, settings, make_facts_gatherer(sqlite_engine))
 
 
+def gate_reaching_targets(
+    sqlite_engine: Engine, settings: Settings, http: httpx.AsyncClient
+) -> GateActivities:
+    """A gate whose actuators may read their targets (facts, previews), as the worker's does."""
+    return GateActivities(
+        EmbeddedPolicyEngine(POLICIES),
+        DecisionSigner(b"0123456789abcdef0123"),
+        settings,
+        make_facts_gatherer(sqlite_engine),
+        actuator_context=lambda: ActuatorContext(http, settings),
+    )
+
+
 def request(actuator: str, params: dict[str, object], step: int = 1) -> GateRequest:
     incident = IncidentRef(
         id="inc-1", service="demo", signal="errors", severity="high", opened_by="olga"
@@ -274,13 +287,7 @@ async def test_a_preview_shows_what_the_call_would_change_and_writes_nothing(
     sqlite_engine: Engine, demo: httpx.Client, demo_url: str, http: httpx.AsyncClient
 ) -> None:
     settings = Settings(targets={"demo": demo_url})
-    gate = GateActivities(
-        EmbeddedPolicyEngine(POLICIES),
-        DecisionSigner(b"0123456789abcdef0123"),
-        settings,
-        make_facts_gatherer(sqlite_engine),
-        actuator_context=lambda: ActuatorContext(http, settings),
-    )
+    gate = gate_reaching_targets(sqlite_engine, settings, http)
     replicas = demo.get("/admin/state").json()["replicas"]
     simulated = replace(request("demo.scale", {"replicas": replicas + 3}), mode="simulate")
     result = await gate.gate(simulated)
@@ -302,13 +309,7 @@ async def test_a_failed_preview_says_why_and_the_gate_still_decides(
     sqlite_engine: Engine, http: httpx.AsyncClient
 ) -> None:
     settings = Settings(targets={"demo": "http://127.0.0.1:9"})  # nothing listens on port 9
-    gate = GateActivities(
-        EmbeddedPolicyEngine(POLICIES),
-        DecisionSigner(b"0123456789abcdef0123"),
-        settings,
-        make_facts_gatherer(sqlite_engine),
-        actuator_context=lambda: ActuatorContext(http, settings),
-    )
+    gate = gate_reaching_targets(sqlite_engine, settings, http)
     result = await gate.gate(replace(request("demo.scale", {"replicas": 3}), mode="simulate"))
     assert result.decision.outcome == "allow"
     assert result.diff is not None and result.diff["changes"] == []
@@ -344,13 +345,7 @@ async def test_blast_radius_decides_on_the_facts_the_target_reports(
     ensure_registered()
     monkeypatch.setitem(ACTUATORS, "test.observed_scale", ObservedScale())
     settings = Settings()
-    gate = GateActivities(
-        EmbeddedPolicyEngine(POLICIES),
-        DecisionSigner(b"0123456789abcdef0123"),
-        settings,
-        make_facts_gatherer(sqlite_engine),
-        actuator_context=lambda: ActuatorContext(http, settings),
-    )
+    gate = gate_reaching_targets(sqlite_engine, settings, http)
     # The shipped blast radius: at most 25% of the replicas. 8 -> 7 removes 1 of 8.
     small = await gate.gate(request("test.observed_scale", {"replicas": 7}))
     assert small.decision.outcome == "allow", small.decision
