@@ -32,11 +32,7 @@ def trail(result: PlaybookResult) -> list[tuple[str, str, str]]:
 
 def approval_reasons(result: PlaybookResult) -> list[Any]:
     """The policy's reasons of every approval request in the ledger."""
-    return [
-        r.payload["reasons"]
-        for r in result.ledger
-        if r.kind == "approval_requested"
-    ]
+    return [r.payload["reasons"] for r in result.ledger if r.kind == "approval_requested"]
 
 
 async def test_crashloop_rollback_waits_for_approval_rolls_back_and_verifies() -> None:
