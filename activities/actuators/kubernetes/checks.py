@@ -171,10 +171,13 @@ class NodeDrained(Check[NodeParams]):
                 node: Any = await client.get(Node, p.node)
             fields: dict[str, Any] = {"spec.nodeName": p.node}
             async with api_call("list", "pods", ""):
-                pods = [pod async for pod in client.list(Pod, namespace="*", fields=fields)]
+                pods: list[Any] = [
+                    pod async for pod in client.list(Pod, namespace="*", fields=fields)
+                ]
         except ActionRefusedError as exc:
             return CheckResult(False, {}, str(exc))
-        evictable, kept = [], {}
+        evictable: list[str] = []
+        kept: dict[str, str] = {}
         for pod in pods:
             where = f"{pod.metadata.namespace}/{pod.metadata.name}"
             why = skipped(pod)
