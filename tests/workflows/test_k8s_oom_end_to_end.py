@@ -3,19 +3,22 @@
 Nothing is faked: the incident opens through the API, the worker's gate asks the shipped policy
 (which wants approval for ``k8s.set_resources``), the preview is the stand-in API server's
 server-side dry run, the approval is a vote through the API, and the actuator patches the
-stand-in's Deployment. The stand-in has no controller, so the rollout never completes: the
-verification fails and the change is rolled back.
+stand-in's Deployment. A small controller in the test rolls each new generation out, as a
+cluster's would, but the pods never become ready: the verification fails and the change is
+rolled back.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import json
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 import yaml
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
@@ -74,6 +77,28 @@ def steward_env(steward_env: dict[str, str], standin: tuple[KubeStore, Path]) ->
     return {**steward_env, "STEWARD_CATALOG": str(standin[1])}
 
 
+@pytest_asyncio.fixture(loop_scope="session")
+async def controller(standin: tuple[KubeStore, Path]) -> AsyncIterator[None]:
+    """The Deployment controller's part: each new generation is rolled out (status updated).
+
+    Its pods stay unready, as pods whose new memory limit did not help would.
+    """
+    store, _ = standin
+
+    async def reconcile() -> None:
+        while True:
+            obj = store.get("deployments", SHOP, "checkout")
+            if obj is not None:
+                generation = obj["metadata"]["generation"]
+                if obj.get("status", {}).get("observedGeneration") != generation:
+                    store.update("deployments", SHOP, "checkout", {"status": seed.rolled_out(obj)})
+            await asyncio.sleep(0.05)
+
+    task = asyncio.create_task(reconcile())
+    yield
+    task.cancel()
+
+
 def memory_limit(store: KubeStore) -> str:
     deployment = store.get("deployments", SHOP, "checkout")
     assert deployment is not None
@@ -101,6 +126,7 @@ async def test_oom_playbook_asks_with_the_diff_applies_fails_verification_and_ro
     api_url: str,
     api_keys: dict[str, str],
     standin: tuple[KubeStore, Path],
+    controller: None,
 ) -> None:
     store, _ = standin
     assert memory_limit(store) == "256Mi"
@@ -147,11 +173,24 @@ async def test_oom_playbook_asks_with_the_diff_applies_fails_verification_and_ro
     assert len(patches) == 2, store.writes
     assert memory_limit(store) == "256Mi"
 
-    entries = ledger(engine, incident_id)
-    kinds = [e["kind"] for e in entries]
+    entries = [(e["kind"], json.loads(e["payload"])) for e in ledger(engine, incident_id)]
+    kinds = [kind for kind, _ in entries]
     for kind in ("approval_requested", "vote", "apply", "verification", "undo", "outcome"):
         assert kind in kinds, kinds
     assert kinds.index("approval_requested") < kinds.index("apply") < kinds.index("undo")
+    payloads = {kind: payload for kind, payload in entries}  # the last of each kind
+    assert payloads["approval_requested"]["diff"] == approval.diff
+    assert payloads["approval_requested"]["reasons"] == [
+        "action k8s.set_resources requires approval"
+    ]
+    assert payloads["apply"]["status"] == "applied"
+    assert payloads["apply"]["result"]["limits"]["memory"] == "512Mi"
+    assert (payloads["verification"]["name"], payloads["verification"]["status"]) == (
+        "k8s.pods_ready",
+        "failed",
+    )
+    assert payloads["undo"]["name"] == "k8s.set_resources"
+    assert payloads["undo"]["status"] == "undone", payloads["undo"]
 
     card = decision_card(engine, ledger_verifier(settings), incident_id)
     [shown] = card["approvals"]
@@ -161,8 +200,10 @@ async def test_oom_playbook_asks_with_the_diff_applies_fails_verification_and_ro
     [change] = card["changes"]
     assert (change["actuator"], change["status"]) == ("k8s.set_resources", "applied")
     assert change["before"]["limits"]["memory"] == "256Mi"
-    [verification] = card["verification"]
-    assert (verification["check"], verification["status"]) == ("k8s.rollout_complete", "failed")
+    rollout, ready = card["verification"]
+    assert (rollout["check"], rollout["status"]) == ("k8s.rollout_complete", "passed")
+    assert (ready["check"], ready["status"]) == ("k8s.pods_ready", "failed")
+    assert ready["observed"]["ready"] == 0 and "0 of 2 pods ready" in ready["detail"]
     [undo] = card["compensation"]
     assert undo["actuator"] == "k8s.set_resources"
     assert card["outcome"]["status"] == "rolled_back"
