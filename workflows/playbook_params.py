@@ -80,6 +80,62 @@ class WebhookFailuresParams(PlaybookParams):
         return since
 
 
+# A Kubernetes object name (RFC 1123 subdomain) and a resource quantity in canonical form.
+KUBE_NAME = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
+QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$"
+
+
+class K8sCrashloopRollbackParams(PlaybookParams):
+    """Parameters of ``k8s_crashloop_rollback``."""
+
+    revision: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="Revision to roll back to; default previous"
+    )
+    min_ready: int = Field(default=1, ge=1, le=10_000, description="Pods that must be ready")
+    verify_within_seconds: VerifyWithin = 180
+
+
+class K8sHighLatencyParams(PlaybookParams):
+    """Parameters of ``k8s_high_latency``."""
+
+    replicas: int = Field(default=8, ge=1, le=1000, description="Replicas to scale out to")
+    query_name: str = Field(
+        default="p95_ms",
+        min_length=1,
+        max_length=100,
+        description="The service's catalog query that verification reads",
+    )
+    threshold: float = Field(
+        default=200, ge=-1e12, le=1e12, description="Every sample must fall below it"
+    )
+    verify_within_seconds: VerifyWithin = 120
+
+
+class K8sOomRaiseMemoryParams(PlaybookParams):
+    """Parameters of ``k8s_oom_raise_memory``."""
+
+    container: str = Field(pattern=KUBE_NAME, max_length=63, description="The container")
+    memory_limit: str = Field(
+        pattern=QUANTITY, max_length=32, description="The new memory limit, e.g. 1Gi"
+    )
+    memory_request: str | None = Field(
+        default=None, pattern=QUANTITY, max_length=32, description="The new memory request"
+    )
+    min_ready: int = Field(default=1, ge=1, le=10_000, description="Pods that must be ready")
+    verify_within_seconds: VerifyWithin = 180
+
+
+class K8sNodeDrainParams(PlaybookParams):
+    """Parameters of ``k8s_node_drain``."""
+
+    cluster: str = Field(min_length=1, max_length=100, description="The catalog cluster")
+    node: str = Field(pattern=KUBE_NAME, max_length=253, description="The node to drain")
+    deadline: float = Field(
+        default=300, gt=0, le=3600, description="Seconds the drain may wait on disruption budgets"
+    )
+    verify_within_seconds: VerifyWithin = 60
+
+
 def param_errors(exc: ValidationError) -> list[dict[str, Any]]:
     """The errors of a failed check as plain JSON: ``loc`` (inside params), ``msg``, ``type``.
 

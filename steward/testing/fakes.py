@@ -152,6 +152,9 @@ def _actuator_class(
     Recording.params_model = params or (real.params_model if real is not None else BaseModel)
     Recording.irreversible = real.irreversible if real is not None else False
     Recording.description = f"fake {fake.name}"
+    # A fake's target does not exist: facts read from it would deny every call (the policy
+    # fails closed on unreadable facts), so a fake reports none, as an actuator without observe.
+    Recording.observe = Actuator.observe  # type: ignore[method-assign]
     takes_snapshots = type(real).snapshot is not Actuator.snapshot if real else bool(fake.before)
     if not takes_snapshots:
         # As the real one: no snapshot step at all (the gate tells the workflow to skip it).

@@ -22,6 +22,17 @@ from workflows.plugin_discovery import PluginError, PluginItem
 from workflows.plugins import PLAYBOOK_ITEMS, PLAYBOOKS, load_playbooks
 from workflows.registry import SYSTEM_WORKFLOWS, load_workflows
 
+# The playbooks Steward ships (entry points in pyproject.toml).
+SHIPPED = (
+    "high_latency",
+    "error_burst",
+    "webhook_failures",
+    "k8s_crashloop_rollback",
+    "k8s_high_latency",
+    "k8s_oom_raise_memory",
+    "k8s_node_drain",
+)
+
 
 def shipped_playbooks() -> dict[str, type]:
     """Steward's own playbooks among those loaded (installed packs add theirs beside them)."""
@@ -33,7 +44,7 @@ def test_plugin_playbooks_load_beside_the_shipped_ones(plugin_world: PluginWorld
     dist = plugin_world.distribution(package, GOOD_ENTRY_POINTS)
     workflows = load_workflows(())
     assert PLAYBOOKS["extra_note"].__module__ == f"{package}.playbook"
-    assert {"high_latency", "error_burst", "webhook_failures"} == set(shipped_playbooks())
+    assert set(SHIPPED) == set(shipped_playbooks())
     assert "extra_note" in PLAYBOOKS
     assert set(workflows) == set(PLAYBOOKS) | set(SYSTEM_WORKFLOWS)
     assert (
@@ -108,6 +119,16 @@ def test_the_static_check_finds_literal_names_in_the_source() -> None:
         "playbook error_burst calls unknown check 'demo.error_rate_below'",
         "playbook high_latency calls unknown actuator 'demo.scale'",
         "playbook high_latency calls unknown check 'demo.p95_below'",
+        "playbook k8s_crashloop_rollback calls unknown actuator 'k8s.rollback'",
+        "playbook k8s_crashloop_rollback calls unknown check 'k8s.pods_ready'",
+        "playbook k8s_high_latency calls unknown actuator 'k8s.scale'",
+        "playbook k8s_high_latency calls unknown check 'prometheus.query'",
+        "playbook k8s_node_drain calls unknown actuator 'k8s.cordon'",
+        "playbook k8s_node_drain calls unknown actuator 'k8s.drain'",
+        "playbook k8s_node_drain calls unknown check 'k8s.node_drained'",
+        "playbook k8s_oom_raise_memory calls unknown actuator 'k8s.set_resources'",
+        "playbook k8s_oom_raise_memory calls unknown check 'k8s.rollout_complete'",
+        "playbook k8s_oom_raise_memory calls unknown check 'k8s.pods_ready'",
         "playbook webhook_failures calls unknown actuator 'webhooks.replay'",
         "playbook webhook_failures calls unknown check 'webhooks.replayed'",
     ]

@@ -1,13 +1,17 @@
-"""Kubernetes checks: ``k8s.rollout_complete`` and ``k8s.pods_ready``."""
+"""Kubernetes checks: ``k8s.rollout_complete``, ``k8s.pods_ready`` and ``k8s.node_drained``."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from typing import Any
 
+from lightkube.resources.core_v1 import Node, Pod
 from pydantic import BaseModel, Field
 from temporalio import activity
 
+from activities.actuators.kubernetes.client import api_call, cluster_client, named_cluster
+from activities.actuators.kubernetes.drain import skipped
+from activities.actuators.kubernetes.nodes import NodeParams
 from activities.actuators.kubernetes.objects import service_objects
 from activities.actuators.registry import (
     ActionRefusedError,
@@ -153,3 +157,39 @@ class PodsReady(Check[PodsReadyParams]):
         if crashing:
             problems.append(f"in CrashLoopBackOff: {', '.join(crashing)}")
         return CheckResult(ok, observed, "; ".join(problems))
+
+
+@check("k8s.node_drained", params=NodeParams)
+class NodeDrained(Check[NodeParams]):
+    """The node holds no pod a drain would evict (DaemonSet and mirror pods may stay)."""
+
+    async def run(self, ctx: ActuatorContext, p: NodeParams) -> CheckResult:
+        """Read the node and list the pods scheduled on it once."""
+        try:
+            client = cluster_client(name=p.cluster, cluster=named_cluster(ctx.settings, p.cluster))
+            async with api_call("get", "nodes", p.node):
+                node: Any = await client.get(Node, p.node)
+            fields: dict[str, Any] = {"spec.nodeName": p.node}
+            async with api_call("list", "pods", ""):
+                pods: list[Any] = [
+                    pod async for pod in client.list(Pod, namespace="*", fields=fields)
+                ]
+        except ActionRefusedError as exc:
+            return CheckResult(False, {}, str(exc))
+        evictable: list[str] = []
+        kept: dict[str, str] = {}
+        for pod in pods:
+            where = f"{pod.metadata.namespace}/{pod.metadata.name}"
+            why = skipped(pod)
+            if why is None:
+                evictable.append(where)
+            else:
+                kept[where] = why
+        cordoned = bool(node.spec and node.spec.unschedulable)
+        observed = {"evictable": sorted(evictable), "kept": kept, "unschedulable": cordoned}
+        if evictable:
+            detail = f"node {p.node!r} still runs {len(evictable)} evictable pods: "
+            detail += ", ".join(sorted(evictable)[:10])
+        else:
+            detail = f"node {p.node!r} holds no evictable pods ({len(kept)} kept)"
+        return CheckResult(not evictable, observed, detail)

@@ -20,6 +20,14 @@ _tier_approval(c, d) := {_finding("tier_approval", _tier_reason(c)) |
 	_tier_needs_approval(c, d) == true
 }
 
+# An action may need approval whatever its tier (actions.<name>.approval in data): for a
+# change that is warn by its nature but needs a person's eye in every environment, such as
+# a new memory limit. It only adds a requirement; it never lifts a tier's.
+_action_approval(c, d) := {_finding("action_approval", reason) |
+	object.get(d, ["actions", c.action, "approval"], false) == true
+	reason := concat(" ", ["action", c.action, "requires approval"])
+}
+
 _tier_reason(c) := concat("", ["tier ", c.tier, " requires approval in ", c.env]) if {
 	_has_key(object.get(c.environment, ["tiers", c.tier], {}), "approval")
 } else := concat(" ", ["tier", c.tier, "requires approval"])

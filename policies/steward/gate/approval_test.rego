@@ -128,3 +128,44 @@ test_recorded_input_without_the_fact_decides_as_before if {
 	d.reasons == ["tier warn requires approval in production"]
 	d.approval.excluded_principals == ["olga"]
 }
+
+_set_resources := _input_with({"action": "k8s.set_resources", "tier": "warn"})
+
+test_action_override_requires_approval_in_any_environment if {
+	actions := {"k8s.set_resources": {"approval": true}}
+	d := gate.decide(_set_resources, _data_with({"actions": actions}))
+	d.outcome == "approval_required"
+	d.reasons == ["action k8s.set_resources requires approval"]
+	d.rules == ["action_approval"]
+	d.approval.quorum == 2
+}
+
+test_action_override_only_names_its_action if {
+	actions := {"k8s.set_resources": {"approval": true}}
+	gate.decide(_input_with({"tier": "warn"}), _data_with({"actions": actions})) == _allow
+}
+
+test_action_override_never_lifts_a_tier if {
+	actions := {"k8s.rollback": {"approval": false}}
+	rollback := _input_with({"action": "k8s.rollback", "tier": "critical"})
+	d := gate.decide(rollback, _data_with({"actions": actions}))
+	d.outcome == "approval_required"
+	d.rules == ["tier_approval"]
+}
+
+test_action_override_adds_to_the_tier_reason if {
+	actions := {"k8s.set_resources": {"approval": true}}
+	critical := _input_with({"action": "k8s.set_resources", "tier": "critical"})
+	d := gate.decide(critical, _data_with({"actions": actions}))
+	d.rules == ["action_approval", "tier_approval"]
+}
+
+test_malformed_action_override_is_invalid_data if {
+	d := gate.decide(_set_resources, _data_with({"actions": {"k8s.set_resources": {"approval": "yes"}}}))
+	d.outcome == "deny"
+	d.reasons == ["invalid data: actions.k8s.set_resources"]
+	e := gate.decide(_set_resources, _data_with({"actions": {"k8s.set_resources": {"tier": "critical"}}}))
+	e.reasons == ["invalid data: actions.k8s.set_resources"]
+	f := gate.decide(_set_resources, _data_with({"actions": []}))
+	f.reasons == ["invalid data: actions"]
+}

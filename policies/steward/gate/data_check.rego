@@ -67,6 +67,7 @@ _invalid_data(d) := set() if {
 	_valid_breaker(d.circuit_breaker)
 	_valid_blast_radius(d.blast_radius)
 	_valid_limits(object.get(d, "limits", {}))
+	_valid_actions(object.get(d, "actions", {}))
 } else := found if {
 	found := {_finding("invalid_data", concat("", ["invalid data: ", field])) |
 		some field in _invalid_data_fields(d)
@@ -277,7 +278,29 @@ _invalid_sections(d) := union({
 	},
 	{"circuit_breaker" | not _valid_breaker(object.get(d, "circuit_breaker", null))},
 	{"blast_radius" | not _valid_blast_radius(object.get(d, "blast_radius", null))},
+	{"actions" | not is_object(object.get(d, "actions", {}))},
+	{concat(".", ["actions", name]) |
+		is_object(object.get(d, "actions", {}))
+		some name in object.keys(object.get(d, "actions", {}))
+		not _valid_action(d.actions[name])
+	},
 })
+
+# Per-action settings are optional; each action's entry holds only a boolean approval.
+_valid_actions(actions) if {
+	is_object(actions)
+	every a in actions {
+		_valid_action(a)
+	}
+}
+
+_valid_action(a) if {
+	is_object(a)
+	every key, value in a {
+		key == "approval"
+		is_boolean(value)
+	}
+}
 
 # Limits are optional; when present every bound is a number under max_ or min_.
 _valid_limits(limits) if {

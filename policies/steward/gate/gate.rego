@@ -92,6 +92,7 @@ _decide_valid(c, params, stats, d) := _outcome(denials, needs, c, d) if {
 	})
 	needs := union({
 		_tier_approval(c, d),
+		_action_approval(c, d),
 		_breaker_findings(c, d.circuit_breaker, stats.verified, "approval"),
 	})
 }

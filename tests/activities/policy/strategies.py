@@ -226,6 +226,8 @@ def config(draw: st.DrawFn) -> dict[str, Any]:
         "open": draw(names(["approval", "deny"])),
     }
     d["blast_radius"] = {**draw(blast), "actions": {"demo.restart": draw(blast)}}
+    # Per-action approval on an action that is warn by tier, either way.
+    d["actions"] = {"demo.scale": {"approval": draw(st.booleans())}}
     return d
 
 
@@ -242,6 +244,7 @@ BREAKAGE: dict[str, tuple[str, Any]] = {
     "bound": ("limits", {"demo.scale": {"max_replicas": 20, "min_replicas": "1"}}),
     "env": ("environments", {"production": {"approval": {"quorum": -1}}}),
     "team": ("teams", {"sre": "sam"}),
+    "action": ("actions", {"demo.scale": {"approval": "yes"}}),
 }
 
 
@@ -260,7 +263,8 @@ def damaged_config(draw: st.DrawFn, broken: str) -> Any:
     if broken == "whole":
         return [d]
     if broken == "drop":
-        del d[draw(names(sorted(set(d) - {"limits"})))]
+        # Limits and per-action settings are optional: without them the data is still valid.
+        del d[draw(names(sorted(set(d) - {"limits", "actions"})))]
     else:
         key, value = BREAKAGE[broken]
         d[key] = value
