@@ -92,6 +92,11 @@ PERMISSIONS: dict[str, tuple[Permission, ...]] = {
     ),
     "k8s.rollout_complete": tuple(_on("apps", _WORKLOADS, "get")),
     "k8s.pods_ready": (*_on("", ["pods"], "list"), *_SELECTOR),
+    # Reads the node, and lists the pods on it in every namespace (as the drain does).
+    "k8s.node_drained": (
+        *_on("", ["nodes"], "get", scope="cluster"),
+        *_on("", ["pods"], "list", scope="cluster"),
+    ),
 }
 
 

@@ -48,6 +48,7 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
     "k8s.uncordon": [{"cluster": "standin", "node": "node-2"}],
     "k8s.drain": [{"cluster": "standin", "node": "node-1", "retry_seconds": 0.05}],
     "k8s.rollback": [{"service": "checkout"}],
+    "k8s.node_drained": [{"cluster": "standin", "node": "node-1"}],
     "k8s.rollout_complete": [{"service": s} for s in ("checkout", "ledger", "agent")],
     "k8s.pods_ready": [{"service": s} for s in ("checkout", "ledger", "agent", "workers")],
 }
