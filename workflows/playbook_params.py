@@ -27,6 +27,15 @@ class PlaybookParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
 
+    def catalog_problems(self, *, catalog: Any, service: str) -> list[tuple[str, str]]:
+        """What in these params the service catalog refuses, as ``(field, message)`` pairs.
+
+        Checked when an incident opens, after the schema: the API answers 422 naming the
+        field (and the known values) before anything starts. ``catalog`` is the running
+        service catalog (``api.core.catalog.Catalog``) and ``service`` one of its services.
+        """
+        return []
+
 
 class NoParams(PlaybookParams):
     """A playbook that takes no parameters."""
@@ -111,6 +120,10 @@ class K8sHighLatencyParams(PlaybookParams):
     verify_within_seconds: VerifyWithin = 120
 
 
+def _known(values: Any) -> str:
+    return ", ".join(sorted(values)) or "none"
+
+
 class K8sOomRaiseMemoryParams(PlaybookParams):
     """Parameters of ``k8s_oom_raise_memory``."""
 
@@ -124,6 +137,19 @@ class K8sOomRaiseMemoryParams(PlaybookParams):
     min_ready: int = Field(default=1, ge=1, le=10_000, description="Pods that must be ready")
     verify_within_seconds: VerifyWithin = 180
 
+    def catalog_problems(self, *, catalog: Any, service: str) -> list[tuple[str, str]]:
+        """The container must be one the catalog lets actions change, when it names them."""
+        allowed = getattr(catalog.service(service).target, "containers", None) or []
+        if allowed and self.container not in allowed:
+            return [
+                (
+                    "container",
+                    f"unknown container {self.container!r} for service {service!r}; "
+                    f"the catalog lets actions change: {_known(allowed)}",
+                )
+            ]
+        return []
+
 
 class K8sNodeDrainParams(PlaybookParams):
     """Parameters of ``k8s_node_drain``."""
@@ -134,6 +160,13 @@ class K8sNodeDrainParams(PlaybookParams):
         default=300, gt=0, le=3600, description="Seconds the drain may wait on disruption budgets"
     )
     verify_within_seconds: VerifyWithin = 60
+
+    def catalog_problems(self, *, catalog: Any, service: str) -> list[tuple[str, str]]:
+        """The cluster must be one of the catalog's."""
+        if self.cluster not in catalog.clusters:
+            known = _known(catalog.clusters)
+            return [("cluster", f"unknown cluster {self.cluster!r}; known clusters: {known}")]
+        return []
 
 
 def param_errors(exc: ValidationError) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.incidents.types import BadIncidentError, OpenIncident, OpenRequest, OpenResult
 from activities.records.incident_rows import insert_evidence, insert_opened_incident
+from api.core.catalog import Catalog
 from api.core.settings import Settings
 from api.models import Incident
 from api.schemas.incidents import IncidentCreate
@@ -41,16 +42,31 @@ class InvalidParamsError(ValueError):
         self.errors = errors
 
 
-def check_params(playbook: str, params: dict[str, Any]) -> None:
+def check_params(
+    playbook: str,
+    params: dict[str, Any],
+    *,
+    catalog: Catalog | None = None,
+    service: str | None = None,
+) -> None:
     """Check ``params`` against the schema of the registered playbook ``playbook``.
+
+    With ``catalog`` and ``service``, also against what the catalog says of the service (a
+    container it lets actions change, a cluster it knows: ``catalog_problems``).
 
     Raises:
         InvalidParamsError: Naming each bad field.
     """
     try:
-        playbooks()[playbook].params_model.model_validate(params)
+        checked = playbooks()[playbook].params_model.model_validate(params)
     except ValidationError as exc:
         raise InvalidParamsError(playbook, param_errors(exc)) from None
+    if catalog is None or service is None:
+        return
+    problems = checked.catalog_problems(catalog=catalog, service=service)
+    if problems:
+        errors = [{"loc": [field], "msg": msg, "type": "value_error"} for field, msg in problems]
+        raise InvalidParamsError(playbook, errors)
 
 
 def deadline_of(playbook: str, settings: Settings) -> float:
@@ -126,8 +142,9 @@ async def open_incident(
             stored copy is deduplicated by its key).
     """
     known_playbook(body.playbook)
-    settings.catalog().service(body.service)  # raises KeyError naming the known services
-    check_params(body.playbook, body.params)
+    catalog = settings.catalog()
+    catalog.service(body.service)  # raises KeyError naming the known services
+    check_params(body.playbook, body.params, catalog=catalog, service=body.service)
     start = window_start(datetime.now(UTC), settings.incident_window_seconds)
     ident = incident_id(body.service, body.signal, body.mode, start)
     existing = session.get(Incident, ident)

@@ -105,3 +105,34 @@ def test_a_catalog_broken_after_start_is_503(
         answer = api.get("/api/v1/services", headers={"X-API-Key": api_keys["auditor"]})
     assert answer.status_code == 503
     assert answer.json()["detail"].startswith(f"invalid service catalog {catalog}")
+
+
+@pytest.mark.usefixtures("temporal_env")
+def test_a_container_or_cluster_the_catalog_does_not_know_is_422_listing_the_known(
+    catalog: Path, api_url: str, api_keys: dict[str, str]
+) -> None:
+    with httpx.Client(base_url=api_url, timeout=10) as api:
+
+        def opened(playbook: str, params: dict[str, object]) -> httpx.Response:
+            return api.post(
+                "/api/v1/incidents",
+                json=body(service="checkout", playbook=playbook, params=params),
+                headers={"X-API-Key": api_keys["engineer"]},
+            )
+
+        oom = opened("k8s_oom_raise_memory", {"container": "db", "memory_limit": "1Gi"})
+        drain = opened("k8s_node_drain", {"cluster": "nowhere", "node": "n1"})
+        listed = api.get("/api/v1/incidents", headers={"X-API-Key": api_keys["auditor"]})
+    assert oom.status_code == 422, oom.text
+    [problem] = oom.json()["errors"]
+    assert problem["field"] == "params.container"
+    assert problem["message"] == (
+        "unknown container 'db' for service 'checkout'; the catalog lets actions change: app"
+    )
+    assert drain.status_code == 422, drain.text
+    assert drain.json()["errors"][0] == {
+        "field": "params.cluster",
+        "message": "unknown cluster 'nowhere'; known clusters: local, prod-eu",
+        "type": "value_error",
+    }
+    assert listed.json() == []  # nothing was opened
