@@ -102,7 +102,8 @@ def build_worker(
         http: Shared HTTP client for actuators.
         policy: Policy engine for the gate.
         task_queue: Overrides ``settings.task_queue`` (tests use one queue each).
-        extra_workflows: More playbooks to register (tests, benchmarks).
+        extra_workflows: More playbooks to register (tests, benchmarks, the test kit); one
+            that is installed already is not registered twice.
 
     Raises:
         PluginError: A plugin cannot be loaded, clashes, or a playbook calls an unknown name.
@@ -111,7 +112,10 @@ def build_worker(
     """
     load_plugins(settings)
     settings.catalog().check_reachable_config()
-    workflows = [*registered_workflows().values(), *extra_workflows]
+    registered = list(registered_workflows().values())
+    # An extra that is also installed (a package under test after pip install -e .) is
+    # registered once: Temporal refuses two workflows of one name.
+    workflows = [*registered, *(cls for cls in extra_workflows if cls not in registered)]
     cache_workflow_bytecode(workflows)
     return Worker(
         client,

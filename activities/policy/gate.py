@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
 from temporalio import activity
@@ -191,16 +191,13 @@ class GateActivities:
         A failure is ``{"error": ...}``: the policy denies a call whose target it cannot see
         rather than decide on the parameters' word.
         """
-        if self._actuator_context is None or type(actuator).observe is Actuator.observe:
+        read = await self._read_target(actuator, "observe", params)
+        if read is None:
             return None
-        try:
-            return await asyncio.wait_for(
-                actuator.observe(self._actuator_context(), params), PREVIEW_SECONDS
-            )
-        except Exception as exc:  # reported to the policy, which fails closed on it
-            return {
-                "error": f"the target's facts could not be read: {str(exc) or type(exc).__name__}"
-            }
+        facts, error = read
+        if error is not None:
+            return {"error": f"the target's facts could not be read: {error}"}
+        return cast("dict[str, Any] | None", facts)
 
     async def _preview(self, actuator: Actuator[Any], params: BaseModel) -> dict[str, Any] | None:
         """What the call would change (``{"changes": [...]}``), for the people who approve it.
@@ -208,16 +205,33 @@ class GateActivities:
         None when the actuator cannot tell. A preview that fails or is slow says so instead
         of holding up the decision: approvers then see that there is no diff, and why.
         """
-        if self._actuator_context is None or type(actuator).diff is Actuator.diff:
+        read = await self._read_target(actuator, "diff", params)
+        if read is None:
+            return None
+        changes, error = read
+        if error is not None:
+            return {"changes": [], "error": f"the change could not be previewed: {error}"}
+        return None if changes is None else {"changes": changes}
+
+    async def _read_target(
+        self, actuator: Actuator[Any], method: str, params: BaseModel
+    ) -> tuple[Any, str | None] | None:
+        """Call ``actuator.<method>`` (a read of the target) within :data:`PREVIEW_SECONDS`.
+
+        Returns:
+            None when the actuator does not implement it (or this gate reaches no targets);
+            otherwise its answer and None, or None and why it failed. A failure is never
+            raised: the decision goes on, told of it.
+        """
+        if self._actuator_context is None:
+            return None
+        if getattr(type(actuator), method) is getattr(Actuator, method):
             return None
         try:
-            changes = await asyncio.wait_for(
-                actuator.diff(self._actuator_context(), params), PREVIEW_SECONDS
-            )
-        except Exception as exc:  # any failure of a preview is reported, never raised
-            reason = str(exc) or type(exc).__name__
-            return {"changes": [], "error": f"the change could not be previewed: {reason}"}
-        return None if changes is None else {"changes": changes}
+            call = getattr(actuator, method)(self._actuator_context(), params)
+            return await asyncio.wait_for(call, PREVIEW_SECONDS), None
+        except Exception as exc:  # reported to the policy or the approvers, never raised
+            return None, str(exc) or type(exc).__name__
 
     @activity.defn(name=names.POLICY_AUTHORIZE)
     async def authorize(self, req: AuthorizeRequest) -> Authorization:

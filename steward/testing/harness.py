@@ -31,7 +31,6 @@ from activities.policy.engine import EmbeddedPolicyEngine
 from api.core.converter import DATA_CONVERTER
 from api.core.db import make_engine, migrate
 from api.core.settings import Settings
-from api.services.plugins import load_plugins
 from steward.testing.approvals import ApprovalAnswer, ApprovalDriver
 from steward.testing.environment import test_server_path, workflow_type
 from steward.testing.fakes import (
@@ -44,7 +43,6 @@ from steward.testing.fakes import (
 from steward.testing.policy import ScriptedDecision, ScriptedPolicy
 from steward.testing.result import PlaybookResult, collect
 from workers.worker import build_worker
-from workflows.registry import registered_workflows
 from workflows.types import Evidence, IncidentInput, PlaybookOutcome
 
 __all__ = ["PlaybookHarness"]
@@ -64,7 +62,8 @@ class PlaybookHarness:
 
     Args:
         playbooks: Playbook classes to run that are not installed through an entry point
-            (installed ones, the shipped ones among them, are always there).
+            (installed ones, the shipped ones among them, are always there; one given here
+            that is installed too is registered once).
         home: A folder for the run's database and keys; a temporary one when omitted.
         policy_dir: The Rego bundle that decides unscripted actions (the shipped one).
     """
@@ -120,18 +119,13 @@ class PlaybookHarness:
             test_server_existing_path=test_server_path(), data_converter=DATA_CONVERTER
         )
         self._http = httpx.AsyncClient(timeout=10)
-        load_plugins(self.settings)  # what build_worker registers, to leave out of the extras
-        installed = set(registered_workflows().values())
-        # build_worker registers the installed playbooks; a class given here that is also
-        # installed (a package under test after pip install -e .) must not come twice.
-        extra = [cls for cls in self._extra if cls not in installed]
         worker = build_worker(
             self._env.client,
             self.settings,
             self.engine,
             self._http,
             self._policy,
-            extra_workflows=extra,
+            extra_workflows=self._extra,
         )
         await worker.__aenter__()
         self._worker = worker  # only a started worker is stopped on exit

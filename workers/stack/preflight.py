@@ -45,8 +45,8 @@ def find_temporal_binary(configured: str | None = None) -> Path:
 
     Args:
         configured: Explicit path (``STEWARD_TEMPORAL_BIN``); when given it is the only candidate.
-            Otherwise ``temporal`` on ``PATH``, then next to the running Python (the
-            ``temporal-bin`` package installs it into the virtualenv's ``bin``).
+            Otherwise ``temporal`` on ``PATH``, next to the running Python, or where the
+            ``temporal-bin`` package installed it (:func:`installed_binary`).
 
     Raises:
         PreflightError: No executable was found.
@@ -59,25 +59,26 @@ def find_temporal_binary(configured: str | None = None) -> Path:
             f"the 'temporal' binary was not found at {configured} ({TEMPORAL_BIN_ENV}); "
             f"fix the path or unset it and {INSTALL_HINT}"
         )
-    on_path = shutil.which("temporal")
+    found = installed_binary("temporal", distribution="temporal-bin")
+    if found is None:
+        raise PreflightError(f"the 'temporal' binary was not found; {INSTALL_HINT}")
+    return found
+
+
+def installed_binary(name: str, *, distribution: str) -> Path | None:
+    """The executable ``name`` from ``PATH``, beside the running Python, or its package.
+
+    ``distribution`` is the package that ships it; its recorded files find the binary in an
+    environment that sees the package but not its ``bin`` (a site folder added to another
+    virtualenv, say). None when none of the three has it.
+    """
+    on_path = shutil.which(name)
     if on_path:
         return Path(on_path)
     # Not resolved: a venv's python is a symlink to the base interpreter, outside the venv.
-    beside_python = Path(sys.executable).parent / "temporal"
+    beside_python = Path(sys.executable).parent / name
     if is_executable(beside_python):
         return beside_python
-    installed = script_of("temporal-bin", "temporal")
-    if installed is not None:
-        return installed
-    raise PreflightError(f"the 'temporal' binary was not found; {INSTALL_HINT}")
-
-
-def script_of(distribution: str, name: str) -> Path | None:
-    """The executable ``name`` that ``distribution`` installed, wherever its scripts went.
-
-    For an environment that sees the package but not its ``bin`` on ``PATH`` (a site folder
-    added to another virtualenv, say).
-    """
     try:
         files = importlib.metadata.distribution(distribution).files or []
     except importlib.metadata.PackageNotFoundError:

@@ -15,6 +15,7 @@ ACTIONS: list[tuple[str, dict[str, object]]] = [
     # One of the three pods: the shipped blast radius lets a delete take up to half.
     ("k8s.delete_pod", {"service": "checkout", "max_count": 1}),
     ("k8s.cordon", {"cluster": "standin", "node": "node-1"}),
+    ("k8s.uncordon", {"cluster": "standin", "node": "node-1"}),
     ("k8s.drain", {"cluster": "standin", "node": "node-1"}),
     ("k8s.rollback", {"service": "checkout", "revision": 1}),
 ]
